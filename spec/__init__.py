@@ -1,0 +1,1 @@
+"""The executable specification of Keras recurrent layers' return_sequences and return_state."""

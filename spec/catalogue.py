@@ -1,0 +1,76 @@
+"""The recurrent layers under test, and the four flag combinations of the notes, as data.
+
+Claims are parametrized over `LAYERS` and `FLAGS`; adding a layer (a cell wrapped in RNN, a
+wrapper, a user's own layer) means adding an entry here, not touching the claims.
+"""
+
+import functools
+from dataclasses import dataclass, field
+from typing import Callable
+
+from spec import reference
+from spec.subject import keras
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: entries are singletons
+class RecurrentLayer:
+    """One layer under test: how to make it, what states it returns, how to compute it in float64."""
+
+    name: str
+    layer_class: type
+    state_names: tuple[str, ...]
+    reference: Callable  # (weights, inputs, initial_state=None) -> (sequence, [states])
+    options: dict = field(default_factory=dict)  # constructor arguments beyond units and flags
+
+    def make(self, units: int, flags: "Flags"):
+        return self.layer_class(units, **self.options, **flags.kwargs())
+
+    def constructor_code(self, units: int, flags: "Flags") -> str:
+        """The Keras expression that makes this layer, for reproduction snippets."""
+        public = getattr(keras.layers, self.layer_class.__name__, None)
+        where = "keras.layers" if public is self.layer_class else self.layer_class.__module__
+        arguments = [str(units)]
+        arguments += [f"{k}={v!r}" for k, v in self.options.items()]
+        arguments += [f"{k}=True" for k, v in flags.kwargs().items() if v]
+        return f"{where}.{self.layer_class.__name__}({', '.join(arguments)})"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Flags:
+    """One of the notes' four configurations of return_sequences and return_state."""
+
+    return_sequences: bool
+    return_state: bool
+
+    def kwargs(self) -> dict:
+        return {"return_sequences": self.return_sequences, "return_state": self.return_state}
+
+    def __str__(self) -> str:
+        words = [w for w, on in (("sequences", self.return_sequences), ("state", self.return_state)) if on]
+        return "-".join(words) or "default"
+
+
+SIMPLE_RNN = RecurrentLayer("SimpleRNN", keras.layers.SimpleRNN, ("h",), reference.simple_rnn)
+GRU = RecurrentLayer("GRU", keras.layers.GRU, ("h",), reference.gru)
+LSTM = RecurrentLayer("LSTM", keras.layers.LSTM, ("h", "c"), reference.lstm)
+# GRU's other documented variant (the reset gate applied before the recurrent matmul); the
+# reference chapter checks it, the structural claims do not need it twice.
+GRU_RESET_BEFORE = RecurrentLayer(
+    "GRU(reset_after=False)",
+    keras.layers.GRU,
+    ("h",),
+    functools.partial(reference.gru, reset_after=False),
+    {"reset_after": False},
+)
+
+LAYERS = (SIMPLE_RNN, GRU, LSTM)
+LAYER_VARIANTS = (*LAYERS, GRU_RESET_BEFORE)
+
+DEFAULT = Flags(return_sequences=False, return_state=False)
+SEQUENCES = Flags(return_sequences=True, return_state=False)
+STATE = Flags(return_sequences=False, return_state=True)
+SEQUENCES_STATE = Flags(return_sequences=True, return_state=True)
+FLAGS = (DEFAULT, SEQUENCES, STATE, SEQUENCES_STATE)

@@ -48,6 +48,9 @@ class Case:
     path: str
     dims: Dims = NOTES_DIMS
     known_timesteps: bool = True  # False: the model's Input has shape (None, features)
+    # None: weights from the seeded numpy generator. A number: keras.utils.set_random_seed(number)
+    # before the layer is made, and the layer's default initialisers kept (the notes' reset_graph).
+    keras_seed: int | None = None
 
     def with_flags(self, flags: Flags) -> "Case":
         return replace(self, flags=flags)
@@ -56,12 +59,14 @@ class Case:
         return f"{self.layer}-{self.flags}-{self.path}"
 
     def describe(self) -> str:
-        timesteps = self.dims.timesteps if self.known_timesteps else None
-        via = "Model(...).predict" if self.path == "predict" else "a direct layer call"
-        return (
-            f"{self.layer.constructor_code(self.dims.units, self.flags)} via {via}, "
-            f"input {self.dims.input_shape}, Input timesteps {timesteps}"
-        )
+        layer = self.layer.constructor_code(self.dims.units, self.flags)
+        if self.path == "call":
+            via = "a direct layer call"
+        else:
+            timesteps = self.dims.timesteps if self.known_timesteps else None
+            via = f"Model(...).predict with Input(shape=({timesteps}, {self.dims.features}))"
+        weights = "default initialisers" if self.keras_seed is not None else "seeded uniform weights"
+        return f"{layer} via {via}, input {self.dims.input_shape}, {weights}"
 
     def snippet(self) -> str:
         """A few lines of Keras code that recompute what `run(case)` returns."""
@@ -71,8 +76,10 @@ class Case:
             "import numpy as np",
             "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
             f"x = np.random.default_rng({DATA_SEED}).normal(size={shape}).astype('float32')",
-            f"layer = {self.layer.constructor_code(self.dims.units, self.flags)}",
         ]
+        if self.keras_seed is not None:
+            lines.append(f"keras.utils.set_random_seed({self.keras_seed})")
+        lines.append(f"layer = {self.layer.constructor_code(self.dims.units, self.flags)}")
         if self.path == "predict":
             lines += [
                 f"inputs = keras.Input(shape=({timesteps}, {self.dims.features}))",
@@ -80,12 +87,13 @@ class Case:
             ]
         else:
             lines.append(f"layer.build({shape})")
-        lines += [
-            f"rng = np.random.default_rng({WEIGHT_SEED})",
-            f"layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
-            " for w in layer.get_weights()])",
-            "print(model.predict(x, verbose=0))" if self.path == "predict" else "print(layer(x))",
-        ]
+        if self.keras_seed is None:
+            lines += [
+                f"rng = np.random.default_rng({WEIGHT_SEED})",
+                f"layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
+                " for w in layer.get_weights()])",
+            ]
+        lines.append("print(model.predict(x, verbose=0))" if self.path == "predict" else "print(layer(x))")
         return "\n".join(lines)
 
 
@@ -111,24 +119,25 @@ def inputs_for(dims: Dims, seed: int = DATA_SEED) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=dims.input_shape).astype("float32")
 
 
-def set_seeded_weights(layer, seed: int = WEIGHT_SEED) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    weights = [rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in layer.get_weights()]
-    layer.set_weights(weights)
-    return weights
+def set_seeded_weights(layer, case: Case) -> None:
+    if case.keras_seed is None:
+        rng = np.random.default_rng(WEIGHT_SEED)
+        layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in layer.get_weights()])
 
 
 def build(case: Case):
     """The layer with seeded weights, and the function that runs it along the case's path."""
+    if case.keras_seed is not None:
+        keras.utils.set_random_seed(case.keras_seed)
     layer = case.layer.make(case.dims.units, case.flags)
     if case.path == "predict":
         timesteps = case.dims.timesteps if case.known_timesteps else None
         inputs = keras.Input(shape=(timesteps, case.dims.features))
         model = keras.Model(inputs, layer(inputs))
-        set_seeded_weights(layer)
+        set_seeded_weights(layer, case)
         return layer, lambda x: model.predict(x, verbose=0)
     layer.build(case.dims.input_shape)
-    set_seeded_weights(layer)
+    set_seeded_weights(layer, case)
     return layer, layer
 
 

@@ -8,8 +8,9 @@ TensorFlow 2.16 and later, and `KERAS_BACKEND` selects the Keras 3 backend.
 import os
 import platform
 
-# TensorFlow's C++ start-up chatter hides the report header; errors still show.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log (CUDA probing on machines without a GPU) would bury the report header;
+# Python exceptions are unaffected.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
     import tf_keras as keras

@@ -7,17 +7,7 @@ Boolean. Whether to return the last state in addition to the output").
 import pytest
 
 from spec.observe import cases, observe
-
-
-def expected_structure(case) -> tuple[list[str], list[tuple]]:
-    """Names and shapes of what the case returns, from the documented semantics of the flags."""
-    d = case.dims
-    output = (d.batch, d.timesteps, d.units) if case.flags.return_sequences else (d.batch, d.units)
-    names, shapes = ["output"], [output]
-    if case.flags.return_state:
-        names += list(case.layer.state_names)
-        shapes += [(d.batch, d.units)] * len(case.layer.state_names)
-    return names, shapes
+from spec.semantics import expected_structure
 
 
 @pytest.mark.parametrize("case", cases(), ids=str)

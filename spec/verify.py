@@ -54,8 +54,8 @@ class Verify:
             self.fail(
                 what,
                 f"shape {observed.shape}; max |observed - expected| = {worst:.6g} at index "
-                f"{tuple(int(i) for i in where)}: observed {observed[where]!r}, expected "
-                f"{expected[where]!r}; allowed: {bound}",
+                f"{tuple(int(i) for i in where)}: observed {float(observed[where]):.8g}, expected "
+                f"{float(expected[where]):.8g}; allowed: {bound}",
             )
 
     def differ(self, first, second, *, what: str, at_least: float) -> None:

@@ -1,0 +1,16 @@
+"""What the documentation says a configuration returns, independent of any run."""
+
+
+def expected_structure(case) -> tuple[list[str], list[tuple]]:
+    """Names and shapes of the tensors a case returns, in order.
+
+    From the RNN docstrings: the output is (batch, timesteps, units) with return_sequences=True,
+    else (batch, units); with return_state=True the final states follow, each (batch, units).
+    """
+    d = case.dims
+    output = (d.batch, d.timesteps, d.units) if case.flags.return_sequences else (d.batch, d.units)
+    names, shapes = ["output"], [output]
+    if case.flags.return_state:
+        names += list(case.layer.state_names)
+        shapes += [(d.batch, d.units)] * len(case.layer.state_names)
+    return names, shapes

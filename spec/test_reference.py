@@ -1,0 +1,32 @@
+"""Chapter 7: the numbers. Every returned tensor matches an independent float64 reference.
+
+The reference (spec/reference.py) implements the documented equations of SimpleRNN, GRU (both
+reset_after settings) and LSTM from `get_weights()` alone. Weights and data are random and
+non-constant, so a swapped gate, a transposed kernel or a misplaced bias shows as a difference.
+"""
+
+import pytest
+
+from spec.catalogue import LAYER_VARIANTS
+from spec.observe import cases, observe
+from spec.verify import reference_tolerance
+
+
+@pytest.mark.parametrize("case", cases(LAYER_VARIANTS), ids=str)
+def test_every_returned_tensor_matches_the_float64_reference(case, verify):
+    """Every returned sequence and state matches the float64 reference within float32 rounding."""
+    observed = observe(case)
+    sequence, states = case.layer.reference(observed.weights, observed.inputs)
+    expected = [sequence if case.flags.return_sequences else sequence[:, -1]]
+    names = ["output"]
+    if case.flags.return_state:
+        expected += states
+        names += [f"state {name}" for name in case.layer.state_names]
+    verify.holds(
+        len(observed.outputs) == len(expected),
+        what="number of returned tensors",
+        details=f"{len(observed.outputs)} returned, the reference has {len(expected)} ({', '.join(names)})",
+    )
+    atol = reference_tolerance(case.dims)
+    for name, got, want in zip(names, observed.outputs, expected):
+        verify.equal(got, want, what=f"{name} against the reference", atol=atol, why="float32 rounding over T steps")

@@ -5,7 +5,7 @@ wrapper, a user's own layer) means adding an entry here, not touching the claims
 """
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from spec import reference
@@ -21,6 +21,15 @@ class RecurrentLayer:
     state_names: tuple[str, ...]
     reference: Callable  # (weights, inputs, initial_state=None) -> (sequence, [states])
     options: dict = field(default_factory=dict)  # constructor arguments beyond units and flags
+
+    def with_options(self, **options) -> "RecurrentLayer":
+        """The same layer with more constructor arguments, named after them: LSTM(go_backwards=True).
+
+        Make variants once, at module level: entries are compared by identity, so a variant made
+        anew for each test would defeat the observation cache.
+        """
+        described = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        return replace(self, name=f"{self.name}({described})", options={**self.options, **options})
 
     def make(self, units: int, flags: "Flags"):
         return self.layer_class(units, **self.options, **flags.kwargs())

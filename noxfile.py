@@ -1,0 +1,42 @@
+"""One nox session per subject of the compatibility matrix: `nox -s tf2.15`, `nox -t keras3`, `nox`.
+
+Each session installs the suite's tools (requirements-suite.txt) beside one subject, selects it with
+the ecosystem's own switches (TF_USE_LEGACY_KERAS, KERAS_BACKEND) and runs the spec. Arguments
+after `--` go to pytest. TensorFlow is pinned to the newest patch of each minor release; the Keras
+it brings is whatever pip resolves for it, which is what a user installing that release gets.
+"""
+
+import nox
+
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+KERAS2_RELEASES = {"2.12": "2.12.1", "2.13": "2.13.1", "2.14": "2.14.1", "2.15": "2.15.1"}
+KERAS3_RELEASES = {"2.16": "2.16.2", "2.17": "2.17.1", "2.18": "2.18.1", "2.19": "2.19.1", "2.20": "2.20.0", "2.21": "2.21.0"}
+
+# name -> (packages, environment variables, tags)
+ENVIRONMENTS = {
+    **{f"tf{minor}": ([f"tensorflow=={patch}"], {}, ["tensorflow", "keras2"]) for minor, patch in KERAS2_RELEASES.items()},
+    **{f"tf{minor}": ([f"tensorflow=={patch}"], {}, ["tensorflow", "keras3"]) for minor, patch in KERAS3_RELEASES.items()},
+    "tf2.21-tf-keras": (
+        ["tensorflow==2.21.0", "tf-keras==2.21.0"],
+        {"TF_USE_LEGACY_KERAS": "1"},
+        ["tensorflow", "keras2"],
+    ),
+    # The CPU build of torch 2.13.0 (an unpinned torch would pull a multi-GB CUDA build).
+    "keras3-jax": (["keras==3.15.1", "jax==0.10.2"], {"KERAS_BACKEND": "jax"}, ["keras3"]),
+    "keras3-torch": (["keras==3.15.1", "torch==2.13.0"], {"KERAS_BACKEND": "torch"}, ["keras3"]),
+}
+
+
+def _spec_session(name: str, packages: list[str], variables: dict[str, str]):
+    def run_spec(session: nox.Session) -> None:
+        session.install("-r", "requirements-suite.txt", *packages)
+        session.run("pytest", *session.posargs, env={"SPEC_ENVIRONMENT": name, **variables})
+
+    run_spec.__doc__ = f"The spec on {' + '.join(packages)}" + (f" with {variables}" if variables else "")
+    return run_spec
+
+
+for _name, (_packages, _variables, _tags) in ENVIRONMENTS.items():
+    nox.session(name=_name, tags=_tags)(_spec_session(_name, _packages, _variables))

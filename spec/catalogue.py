@@ -5,6 +5,8 @@ wrapper, a user's own layer) means adding an entry here, not touching the claims
 """
 
 import functools
+import importlib
+import os
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -17,9 +19,11 @@ class RecurrentLayer:
     """One layer under test: how to make it, what states it returns, how to compute it in float64."""
 
     name: str
-    layer_class: type
+    layer_class: Callable  # a Keras layer class, or any callable taking the same arguments
     state_names: tuple[str, ...]
-    reference: Callable  # (weights, inputs, initial_state=None) -> (sequence, [states])
+    # (weights, inputs, initial_state=None, **options) -> (sequence, [states]); None: no reference,
+    # and the claims that compare numbers with it are skipped with that reason.
+    reference: Callable | None
     options: dict = field(default_factory=dict)  # constructor arguments beyond units and flags
 
     def with_options(self, **options) -> "RecurrentLayer":
@@ -75,8 +79,27 @@ GRU_RESET_BEFORE = RecurrentLayer(
     {"reset_after": False},
 )
 
-LAYERS = (SIMPLE_RNN, GRU, LSTM)
-LAYER_VARIANTS = (*LAYERS, GRU_RESET_BEFORE)
+
+
+def selected_layers() -> tuple[RecurrentLayer, ...]:
+    """The layers under test: Keras' own, or those named by SPEC_LAYERS=package.module:ATTRIBUTE.
+
+    The attribute is a RecurrentLayer or a sequence of them; see README, "Your own layer".
+    """
+    target = os.environ.get("SPEC_LAYERS")
+    if not target:
+        return (SIMPLE_RNN, GRU, LSTM)
+    module_name, _, attribute = target.partition(":")
+    found = getattr(importlib.import_module(module_name), attribute)
+    entries = (found,) if isinstance(found, RecurrentLayer) else tuple(found)
+    if not entries or not all(isinstance(entry, RecurrentLayer) for entry in entries):
+        raise TypeError(f"SPEC_LAYERS={target} must name a RecurrentLayer or a non-empty sequence of them")
+    return entries
+
+
+LAYERS = selected_layers()
+KERAS_OWN_LAYERS = LAYERS == (SIMPLE_RNN, GRU, LSTM)
+LAYER_VARIANTS = (*LAYERS, GRU_RESET_BEFORE) if KERAS_OWN_LAYERS else LAYERS
 
 DEFAULT = Flags(return_sequences=False, return_state=False)
 SEQUENCES = Flags(return_sequences=True, return_state=False)

@@ -84,20 +84,22 @@ CURRENT = current_subject()
 class Known:
     """What the table says about the running test under the current subject."""
 
-    def __init__(self, nodeid: str):
+    def __init__(self, nodeid: str, record: list):
         self.nodeid = nodeid
+        self.record = record  # the test's user_properties: reports show which entry was used
 
     def value(self, default):
         """The expectation an "expect" entry gives this test here, or `default` when none applies."""
         for difference in DIFFERENCES:
             if difference.kind == "expect" and difference.concerns(self.nodeid) and difference.holds_for(CURRENT):
+                self.record.append(("known difference", {"id": difference.id, "detail": difference.describe()}))
                 return difference.value
         return default
 
 
 @pytest.fixture
 def known(request) -> Known:
-    return Known(request.node.nodeid)
+    return Known(request.node.nodeid, request.node.user_properties)
 
 
 def pytest_collection_modifyitems(items):

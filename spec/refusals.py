@@ -1,0 +1,68 @@
+"""Expected errors: how a subject refuses what it cannot take, and the check that it does.
+
+A claim states the refusal of the default subject (Keras 3 on TensorFlow) as its default. Where
+another Keras version or backend refuses differently, an "expect" entry of
+spec/known_differences.toml gives that subject's refusal as {error, says, step} (or a sentence
+naming another documented outcome), read through the `known` fixture. A subject that raises
+something else fails and prints what it raised, so a new release is looked at, not passed.
+"""
+
+import importlib
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How an input is refused: the exception, a stable part of its message, the step that raises."""
+
+    error: str  # dotted name, imported when checked: "builtins.ValueError", "tensorflow.errors.InvalidArgumentError"
+    says: str
+    step: str = "call"  # "build" (making the layer's model) or "call" (running it)
+
+    def exception_class(self) -> type:
+        package, *attributes = self.error.split(".")
+        found = importlib.import_module(package)
+        for attribute in attributes:
+            found = getattr(found, attribute)
+        return found
+
+
+def expected_outcome(known, default):
+    """The outcome expected here: the table's entry for this test and subject, else `default`."""
+    found = known.value(default)
+    return Refusal(**found) if isinstance(found, dict) else found
+
+
+def run_steps(steps) -> tuple[str | None, Exception | None, object]:
+    """Run the (name, step) pairs in order, each step given the previous one's result.
+
+    Returns the name of the step that raised and what it raised, or (None, None, last result).
+    """
+    result = None
+    for name, step in steps:
+        try:
+            result = step(result)
+        except Exception as error:  # any type: the expectation says which one is right
+            return name, error, None
+    return None, None, result
+
+
+def described(error: Exception | None) -> str:
+    """An exception as "module.Type: message" on one line, without terminal colour codes."""
+    if error is None:
+        return "nothing (every step returned)"
+    message = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())
+    return f"{type(error).__module__}.{type(error).__qualname__}: {message[:400]}"
+
+
+def check_refused(verify, refusal: Refusal, steps, *, what: str) -> None:
+    """The steps are refused as `refusal` says: that exception, those words, at that step."""
+    __tracebackhide__ = True
+    step, error, _ = run_steps(steps)
+    verify.holds(
+        isinstance(error, refusal.exception_class()) and refusal.says in str(error) and step == refusal.step,
+        what=what,
+        details=f"expected {refusal.error} saying {refusal.says!r} at step {refusal.step!r}; "
+        f"raised {described(error)} at step {step!r}",
+    )

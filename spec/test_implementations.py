@@ -1,0 +1,152 @@
+"""Chapter 14: unroll and implementation.
+
+Two constructor settings that change how the layer loops and multiplies, not what it computes.
+Sources: the RNN docstring ("unroll: If True, the network will be unrolled, else a symbolic loop
+will be used. Unrolling can speed-up a RNN, although it tends to be more memory-intensive"), and
+the tf.keras LSTM and GRU docstrings ("implementation: Implementation mode, either 1 or 2. Mode 1
+will structure its operations as a larger number of smaller dot products and additions, whereas
+mode 2 will batch them into fewer, larger operations"). Keras 3 still takes `implementation` for
+GRU and LSTM (default 2) but no longer documents it, and SimpleRNN refuses it. Unrolling needs the
+number of steps only when the layer runs, so a model may declare Input(shape=(None, features)).
+"""
+
+import pytest
+
+from spec.catalogue import DEFAULT, FLAGS, GRU, GRU_RESET_BEFORE, LSTM, SIMPLE_RNN
+from spec.observe import NOTES_DIMS, Case, Dims, observe
+from spec.subject import as_list, keras
+from spec.verify import reference_tolerance
+
+# Each variant made once (entries are compared by identity, which the observation cache relies on).
+# implementation=2 is the default (test_implementation_2_is_the_default), so the layers run here
+# are those that change how the step is computed. GRU(reset_after=False) with implementation=1
+# takes a branch of its own (the reset gate multiplies h before the recurrent product).
+VARIANTS = (
+    SIMPLE_RNN.with_options(unroll=True),
+    GRU.with_options(unroll=True),
+    LSTM.with_options(unroll=True),
+    GRU.with_options(implementation=1),
+    GRU_RESET_BEFORE.with_options(implementation=1),
+    LSTM.with_options(implementation=1),
+)
+# The layer each variant is a variant of: the same entry without the setting.
+DEFAULT_OF = dict(zip(VARIANTS, (SIMPLE_RNN, GRU, LSTM, GRU, GRU_RESET_BEFORE, LSTM)))
+VARIANT_CASES = [Case(variant, flags, "call") for variant in VARIANTS for flags in FLAGS]
+
+
+def same_function_tolerance(dims: Dims) -> float:
+    """Two float32 evaluations of the same equations, each within reference_tolerance of the exact
+    value, differ by at most twice that. Not exact: implementation=1 adds the bias before the
+    recurrent product, 2 after (observed: up to 1.2e-7 apart for LSTM), and on a GPU the default
+    layer may run a fused cuDNN kernel that unroll=True rules out."""
+    return 2 * reference_tolerance(dims)
+
+
+def returned_names(case: Case) -> list[str]:
+    """What each returned tensor is, in order: the output, then the states with return_state=True."""
+    states = [f"state {name}" for name in case.layer.state_names] if case.flags.return_state else []
+    return ["output", *states]
+
+
+def raised_by(action) -> str:
+    """What calling `action()` raised, as "Type: message", or "nothing"."""
+    try:
+        action()
+    except Exception as error:  # any type: the claim says which one it expects
+        return f"{type(error).__name__}: {error}"
+    return "nothing"
+
+
+@pytest.mark.parametrize("case", VARIANT_CASES, ids=str)
+def test_variant_returns_what_the_default_layer_returns(case, verify):
+    """With unroll=True or implementation=1, the layer returns what the default layer returns.
+
+    The same weights give the same structure (number and shapes of tensors) and the same numbers,
+    within float32 rounding, under each of the four flag configurations.
+    """
+    observed = observe(case)
+    default = observe(Case(DEFAULT_OF[case.layer], case.flags, case.path))
+    names = returned_names(case)
+    verify.structure(observed.outputs, [item.shape for item in default.outputs], names=names)
+    for name, mine, theirs in zip(names, observed.outputs, default.outputs):
+        verify.equal(
+            mine,
+            theirs,
+            what=f"{name} against the default layer's",
+            atol=same_function_tolerance(case.dims),
+            why="two float32 evaluations of the same equations",
+        )
+
+
+@pytest.mark.parametrize("case", VARIANT_CASES, ids=str)
+def test_variant_matches_the_float64_reference(case, verify):
+    """With unroll=True or implementation=1, every returned tensor matches the float64 reference."""
+    observed = observe(case)
+    sequence, states = case.layer.reference(observed.weights, observed.inputs)
+    expected = [sequence if case.flags.return_sequences else sequence[:, -1]]
+    if case.flags.return_state:
+        expected += states
+    names = returned_names(case)
+    verify.structure(observed.outputs, [item.shape for item in expected], names=names)
+    for name, got, want in zip(names, observed.outputs, expected):
+        verify.equal(
+            got,
+            want,
+            what=f"{name} against the reference",
+            atol=reference_tolerance(case.dims),
+            why="float32 rounding over T steps",
+        )
+
+
+@pytest.mark.parametrize("layer", (SIMPLE_RNN, GRU, LSTM), ids=str)
+def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
+    """unroll=True accepts Input(shape=(None, features)): the model builds, and unrolls over the steps it is given.
+
+    Called on the notes' 10 steps, it returns what the default layer returns. (Keras 2 refuses the
+    Input when the model is built: see the known differences.)
+    """
+    expected = known.value("nothing")
+    unrolled = layer.layer_class(NOTES_DIMS.units, unroll=True)
+    inputs = keras.Input(shape=(None, NOTES_DIMS.features))
+    built = []  # the model, if building it raised nothing
+    raised = raised_by(lambda: built.append(keras.Model(inputs, unrolled(inputs))))
+    verify.holds(
+        raised.split(":")[0] == expected,
+        what=f"what {layer}(5, unroll=True) raised on Input(shape=(None, 3))",
+        details=f"raised {raised}; expected {expected}",
+    )
+    if built:
+        default = observe(Case(layer, DEFAULT, "call"))
+        unrolled.set_weights(default.weights)
+        verify.equal(
+            as_list(built[0](default.inputs))[0],
+            default.output,
+            what="the model's output on 10 steps against the default layer's",
+            atol=same_function_tolerance(NOTES_DIMS),
+            why="two float32 evaluations of the same equations",
+        )
+
+
+@pytest.mark.parametrize("layer", (GRU, LSTM), ids=str)
+def test_implementation_2_is_the_default(layer, verify):
+    """GRU and LSTM default to implementation=2, so passing implementation=2 changes nothing."""
+    default = layer.layer_class(5).cell.implementation
+    explicit = layer.layer_class(5, implementation=2).cell.implementation
+    verify.holds(
+        default == explicit == 2,
+        what="the cell's implementation, by default and with implementation=2",
+        details=f"{layer}(5): {default}; {layer}(5, implementation=2): {explicit}",
+    )
+
+
+def test_simple_rnn_has_no_implementation_setting(verify, known):
+    """SimpleRNN takes no implementation argument: passing one raises ValueError naming it."""
+    # Keras 2 accepts it with a logged deprecation warning and ignores it (known differences table).
+    expected = known.value("ValueError")
+    raised = raised_by(lambda: keras.layers.SimpleRNN(5, implementation=1))
+    names_the_argument = raised == "nothing" or "implementation" in raised
+    verify.holds(
+        raised.split(":")[0] == expected and names_the_argument,
+        what="what SimpleRNN(5, implementation=1) raised",
+        details=f"raised {raised}; expected {expected} (an error naming the argument)",
+    )

@@ -10,7 +10,7 @@ from spec import subject
 from spec.verify import Verify
 
 # Plugins of the suite's own, each in its own module (report writing, known differences, ...).
-pytest_plugins: list[str] = ["spec.differences"]
+pytest_plugins: list[str] = ["spec.differences", "spec.report"]
 
 # "spec" (default): the same examples on every run, so CI is deterministic and a red run can be
 # re-run; "explore": a random search with many more examples, for hunting new failures locally.

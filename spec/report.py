@@ -1,0 +1,323 @@
+"""The spec report: every run writes what it observed, as a document and as a results file.
+
+A pytest plugin (listed in conftest.py). Every run that executes tests writes, relative to the
+rootdir (reports/ is ignored by git):
+
+- reports/spec.md (`--spec-report=PATH`): the specification as this run observed it. An
+  environment header, what part of the suite ran, then chapter by chapter (a chapter is a claim
+  module whose docstring starts "Chapter N: title.") each claim's sentence, a Keras snippet, what
+  each case observed (returned structures and shapes, largest differences against the reference)
+  and its verdict, with failures, expected failures and skips given with their reasons. It is
+  rendered by spec/report_render.py from the run's own test reports; nothing in it is hand-written.
+- reports/results.jsonl (`--report-log=PATH`): the machine-readable results. The format is
+  pytest-reportlog's, a maintained pytest-dev plugin: one JSON object per line for each phase
+  (setup, call, teardown) of each test, with its outcome, its failure or skip reason, the xfail
+  reason ("wasxfail") and its `user_properties`. It is pytest's own serialization of its test
+  reports, so any pytest tooling reads it, and it keeps what JUnit XML would flatten (xfail against
+  skip, structured property values). This plugin adds one user property to every test, "spec",
+  so that each record stands on its own when results from many environments are merged:
+      module, chapter (its number, or null), chapter_title, test (the function), claim (the
+      docstring's first line), case (the parameter id), layer / configuration / path (where the
+      parameters name them), order (position in the collection), environment (spec.subject's
+      versions and devices, "suite revision" from `git describe --always --dirty` or "unknown",
+      and "environment" when SPEC_ENVIRONMENT names it);
+      the first test of a module adds chapter_intro; the first test of a claim adds
+      claim_details, snippet and snippet_case.
+  The verify helper's observations follow it as (what, observation) pairs. A test's outcome is
+  that of its worst phase; `report_render.results_from_reports` reads the file back that way.
+
+`--spec` also prints the claims, chapter by chapter, with the cases each passed or failed for.
+
+Under pytest-xdist the workers collect the tests and attach the "spec" property; the controller
+receives every phase's report through `pytest_runtest_logreport` (pytest-reportlog writes the
+file there too), and each worker sends its selection counts through xdist's `workeroutput`.
+"""
+
+import ast
+import fnmatch
+import functools
+import inspect
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from spec import report_render, subject
+from spec.catalogue import Flags, RecurrentLayer
+from spec.observe import Case
+
+DEFAULT_REPORT = "reports/spec.md"
+DEFAULT_RESULTS = "reports/results.jsonl"
+CHAPTER = re.compile(r"Chapter\s+(\d+):\s*(.*)")
+FENCED = re.compile(r"^```[ \t]*\w*[ \t]*\n(.*?)^```[ \t]*$\n?", re.MULTILINE | re.DOTALL)
+WORKER_OUTPUT_KEY = "spec_report_selection"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("spec report")
+    group.addoption(
+        "--spec-report",
+        metavar="PATH",
+        default=DEFAULT_REPORT,
+        help=f"where to write the Markdown spec report, relative to the rootdir (default {DEFAULT_REPORT})",
+    )
+    group.addoption(
+        "--spec",
+        action="store_true",
+        help="print the claims chapter by chapter, with the cases each passed or failed for",
+    )
+
+
+def runs_the_spec(config) -> bool:
+    """Whether the run selects claims: a path under (or above) a testpaths entry, or no path at all.
+
+    `pytest benchmarks/` and `pytest tests` share this rootdir and its conftest; they must not
+    overwrite the spec's report with one about themselves.
+    """
+    testpaths = [(config.rootpath / p).resolve() for p in config.getini("testpaths")] or [config.rootpath]
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if any(path == t or t in path.parents or path in t.parents for t in testpaths):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-reportlog reads its option
+def pytest_configure(config):
+    if not runs_the_spec(config):
+        return
+    # A default results file, unless one was named or the run only collects (it would overwrite
+    # the last run's results with an empty log).
+    if getattr(config.option, "report_log", "absent") is None and not config.option.collectonly:
+        config.option.report_log = str(config.rootpath / DEFAULT_RESULTS)
+    config.pluginmanager.register(SpecReport(config), "spec-report")
+
+
+class SpecReport:
+    def __init__(self, config):
+        self.config = config
+        self.on_worker = hasattr(config, "workerinput")
+        self.reports: list[dict] = []
+        self.collection_errors: list[tuple[str, str]] = []
+        self.selected: int | None = None
+        self.deselected = 0
+        self.written: Path | None = None
+
+    # -- every process: attach the metadata, count the selection
+
+    def pytest_deselected(self, items):
+        self.deselected += len(items)
+
+    def pytest_collection_finish(self, session):
+        environment = run_environment(str(self.config.rootpath))
+        seen_modules, seen_tests = set(), set()
+        for order, item in enumerate(session.items):
+            meta = record_metadata(item, order, environment)
+            if meta["module"] not in seen_modules:  # the chapter's text travels with its first test
+                seen_modules.add(meta["module"])
+                meta.update(chapter_text(item))
+            if (meta["module"], meta["test"]) not in seen_tests:  # the claim's, with the claim's first test
+                seen_tests.add((meta["module"], meta["test"]))
+                meta.update(claim_text(item))
+            item.user_properties.append((report_render.META, meta))
+        self.selected = len(session.items)
+        if self.on_worker:
+            self.config.workeroutput[WORKER_OUTPUT_KEY] = {"selected": self.selected, "deselected": self.deselected}
+
+    # -- the controller (or the only process): gather the reports, write the report
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        counts = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+        if counts:  # every worker collects the same tests
+            self.selected, self.deselected = counts["selected"], counts["deselected"]
+
+    def pytest_runtest_logreport(self, report):
+        if not self.on_worker:
+            self.reports.append(self.config.hook.pytest_report_to_serializable(config=self.config, report=report))
+
+    def pytest_collectreport(self, report):
+        if report.failed and not self.on_worker:
+            self.collection_errors.append((report.nodeid, str(report.longrepr)))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session, exitstatus):
+        if self.on_worker or self.config.option.collectonly:
+            return
+        results = report_render.results_from_reports(self.reports)
+        environment = results[0].meta["environment"] if results and "environment" in results[0].meta else None
+        run = {
+            "selection": describe_selection(self.config),
+            "selected": self.selected,
+            "deselected": self.deselected,
+            "results_file": self._relative(getattr(self.config.option, "report_log", None)),
+            "session": session_outcome(exitstatus),
+        }
+        text = report_render.markdown(
+            results,
+            environment or run_environment(str(self.config.rootpath)),
+            run,
+            self.collection_errors,
+            chapters_on_disk(self.config),
+        )
+        path = self.config.rootpath / self.config.option.spec_report
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        self.written = path
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.on_worker:
+            return
+        if self.config.option.spec:
+            terminalreporter.section("spec")
+            for line, colour in report_render.terminal_lines(report_render.results_from_reports(self.reports)):
+                terminalreporter.write_line(line, **({colour: True} if colour else {}))
+        if self.written:
+            terminalreporter.write_sep("-", f"spec report: {self._relative(self.written)}")
+
+    def _relative(self, path) -> str:
+        if not path:
+            return ""
+        try:
+            return str(Path(path).resolve().relative_to(self.config.rootpath))
+        except ValueError:
+            return str(path)
+
+
+def session_outcome(exitstatus) -> str:
+    """Empty for a session that ran its selection to the end, whatever the verdicts."""
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return ""
+    return f"exit status {int(exitstatus)} ({pytest.ExitCode(exitstatus).name.lower().replace('_', ' ')})"
+
+
+# ---------------------------------------------------------------------------------------------
+# What each test's record says about it
+
+
+@functools.cache
+def run_environment(root: str) -> dict:
+    """The subject's versions and devices, the suite revision, and the environment's name if set."""
+    found = {**subject.versions(), "suite revision": suite_revision(root)}
+    if os.environ.get("SPEC_ENVIRONMENT"):  # the nox session's name (noxfile.py)
+        found["environment"] = os.environ["SPEC_ENVIRONMENT"]
+    return found
+
+
+def suite_revision(root: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
+
+
+@functools.cache
+def module_chapter(docstring: str) -> tuple[int | None, str, str]:
+    """(number, title, intro) of a module docstring "Chapter N: title. Summary...\\n\\nMore..."."""
+    first, _, rest = (docstring or "").strip().partition("\n")
+    match = CHAPTER.match(first)
+    if not match:
+        return None, first.strip().rstrip("."), rest.strip()
+    title, _, summary = match[2].partition(". ")
+    return int(match[1]), title.strip().rstrip("."), f"{summary.strip()}\n\n{rest.strip()}".strip()
+
+
+def record_metadata(item, order: int, environment: dict) -> dict:
+    module = item.nodeid.split("::")[0]
+    number, title, _ = module_chapter(inspect.getdoc(getattr(item, "module", None)) or "")
+    function = getattr(item, "function", None)
+    doc = inspect.getdoc(function) if function is not None else None
+    test = getattr(item, "originalname", item.name)
+    return {
+        "module": module,
+        "chapter": number,
+        "chapter_title": title or module,
+        "test": test,
+        "claim": doc.splitlines()[0] if doc else test,
+        "case": item.callspec.id if hasattr(item, "callspec") else "",
+        **case_axes(item),
+        "order": order,
+        "environment": environment,
+    }
+
+
+def case_axes(item) -> dict:
+    """The layer, flag configuration and run path of a test, where its parameters name them."""
+    axes = {}
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    for name, value in params.items():
+        if isinstance(value, Case):
+            found = {"layer": str(value.layer), "configuration": str(value.flags), "path": value.path}
+        elif isinstance(value, RecurrentLayer):
+            found = {"layer": str(value)}
+        elif isinstance(value, Flags):
+            found = {"configuration": str(value)}
+        elif name == "path" and isinstance(value, str):
+            found = {"path": value}
+        else:
+            continue
+        for key, described in found.items():
+            axes.setdefault(key, described)  # the first parameter that names an axis decides it
+    return axes
+
+
+def chapter_text(item) -> dict:
+    return {"chapter_intro": module_chapter(inspect.getdoc(getattr(item, "module", None)) or "")[2]}
+
+
+def claim_text(item) -> dict:
+    """The claim's explanation and snippet: a fenced block in its docstring, else its case's code."""
+    function = getattr(item, "function", None)
+    doc = (inspect.getdoc(function) if function is not None else None) or ""
+    body = doc.partition("\n")[2]
+    fence = FENCED.search(body)
+    details = FENCED.sub("", body).strip()
+    if fence:
+        return {"claim_details": details, "snippet": fence[1].rstrip("\n"), "snippet_case": ""}
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    case = next((value for value in params.values() if isinstance(value, Case)), None)
+    if case is not None:
+        return {"claim_details": details, "snippet": case.snippet(), "snippet_case": str(case)}
+    return {"claim_details": details}
+
+
+# ---------------------------------------------------------------------------------------------
+# Which part of the suite ran
+
+
+def describe_selection(config) -> str:
+    parts = []
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        parts.append("paths " + ", ".join(f"`{arg}`" for arg in config.args))
+    if config.option.keyword:
+        parts.append(f"-k `{config.option.keyword}`")
+    if config.option.markexpr:
+        parts.append(f"-m `{config.option.markexpr}`")
+    if getattr(config.option, "lf", False):
+        parts.append("--lf (the tests that failed last time)")
+    if not parts:
+        testpaths = config.getini("testpaths")
+        return "the whole suite" + (f" ({', '.join(f'`{p}`' for p in testpaths)})" if testpaths else "")
+    return "; ".join(parts)
+
+
+def chapters_on_disk(config) -> list[tuple[int | None, str, str]]:
+    """(number, title, module) of every test module under the test paths, read without importing."""
+    patterns = config.getini("python_files")
+    found = []
+    for testpath in config.getini("testpaths"):
+        for path in sorted((config.rootpath / testpath).rglob("*.py")):
+            if not any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns):
+                continue
+            try:
+                docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+            except (SyntaxError, UnicodeDecodeError):  # reported as a collection error if selected
+                docstring = ""
+            number, title, _ = module_chapter(docstring or "")
+            found.append((number, title, path.relative_to(config.rootpath).as_posix()))
+    return found

@@ -32,7 +32,14 @@ ENVIRONMENTS = {
 def _spec_session(name: str, packages: list[str], variables: dict[str, str]):
     def run_spec(session: nox.Session) -> None:
         session.install("-r", "requirements-suite.txt", *packages)
-        session.run("pytest", *session.posargs, env={"SPEC_ENVIRONMENT": name, **variables})
+        # Named after the environment: docs/compatibility.md is merged from these files.
+        session.run(
+            "pytest",
+            f"--report-log=results/{name}.jsonl.gz",
+            f"--spec-report=results/{name}.md",
+            *session.posargs,
+            env={"SPEC_ENVIRONMENT": name, **variables},
+        )
 
     run_spec.__doc__ = f"The spec on {' + '.join(packages)}" + (f" with {variables}" if variables else "")
     return run_spec

@@ -102,7 +102,12 @@ def known(request) -> Known:
     return Known(request.node.nodeid, request.node.user_properties)
 
 
-def pytest_collection_modifyitems(items):
+CLAIMS_COLLECTED = []  # whether this run collected any claim: only then is an unmatched entry stale
+
+
+def pytest_collection_modifyitems(config, items):
+    testpaths = tuple(f"{path.rstrip('/')}/" for path in config.getini("testpaths"))
+    CLAIMS_COLLECTED.append(any(item.nodeid.startswith(testpaths) for item in items))
     for difference in DIFFERENCES:
         applies = difference.holds_for(CURRENT)
         for item in items:
@@ -114,7 +119,7 @@ def pytest_collection_modifyitems(items):
 
 def pytest_terminal_summary(terminalreporter):
     applied = [d for d in DIFFERENCES if d.matched and d.holds_for(CURRENT)]
-    stale = [d for d in DIFFERENCES if not d.matched]
+    stale = [d for d in DIFFERENCES if not d.matched] if any(CLAIMS_COLLECTED) else []
     if not applied and not stale:
         return
     terminalreporter.section("known differences")

@@ -253,6 +253,8 @@ def case_axes(item) -> dict:
     for name, value in params.items():
         if isinstance(value, Case):
             found = {"layer": str(value.layer), "configuration": str(value.flags), "path": value.path}
+        elif isinstance(getattr(value, "layer", None), RecurrentLayer):  # a chapter's own case class
+            found = {"layer": str(value.layer), **({"path": value.path} if isinstance(getattr(value, "path", None), str) else {})}
         elif isinstance(value, RecurrentLayer):
             found = {"layer": str(value)}
         elif isinstance(value, Flags):
@@ -280,7 +282,8 @@ def claim_text(item) -> dict:
     if fence:
         return {"claim_details": details, "snippet": fence[1].rstrip("\n"), "snippet_case": ""}
     params = item.callspec.params if hasattr(item, "callspec") else {}
-    case = next((value for value in params.values() if isinstance(value, Case)), None)
+    # A Case, or a chapter's own case class: anything that can print its reproducer.
+    case = next((value for value in params.values() if callable(getattr(value, "snippet", None))), None)
     if case is not None:
         return {"claim_details": details, "snippet": case.snippet(), "snippet_case": str(case)}
     return {"claim_details": details}

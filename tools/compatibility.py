@@ -3,9 +3,9 @@
     python -m tools.compatibility results/*.jsonl.gz --output docs/compatibility.md
 
 Each input is one run's results file (pytest-reportlog JSON lines, gzipped or not; the nox
-sessions write results/ENVIRONMENT.jsonl.gz). Only results of one suite revision are merged: files
-from different revisions are refused, since a claim's verdicts are only comparable when the
-claims are the same. The table has one row per claim and one column per environment; under it,
+sessions write results/ENVIRONMENT.jsonl.gz). Only results of one suite revision, a commit, are merged:
+files from different revisions, or from a tree with uncommitted changes, are refused, since a
+claim's verdicts are only comparable when the claims are the same. The table has one row per claim and one column per environment; under it,
 each environment's subject and the known differences that applied there, with their sources.
 The output depends only on the inputs, so regenerating it from committed results gives the same file.
 """
@@ -63,6 +63,8 @@ def merge(paths: list[Path]) -> str:
     revisions = {environment.get("suite revision", "unknown") for environment, _ in runs.values()}
     if len(revisions) != 1:
         raise SystemExit(f"results come from different suite revisions {sorted(revisions)}: rerun them on one")
+    if any(revision.endswith("-dirty") or revision == "unknown" for revision in revisions):
+        raise SystemExit(f"results come from {revisions.pop()}, not a commit: commit, then rerun them")
     names = sorted(runs, key=environment_key)
 
     # Rows: every claim of every run, in chapter order, then test order.

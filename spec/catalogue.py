@@ -1,7 +1,10 @@
 """The recurrent layers under test, and the four flag combinations of the notes, as data.
 
 Claims are parametrized over `LAYERS` and `FLAGS`; adding a layer (a cell wrapped in RNN, a
-wrapper, a user's own layer) means adding an entry here, not touching the claims.
+wrapper, a user's own layer) means adding an entry here, not touching the claims. SPEC_LAYERS
+replaces Keras' own layers by entries of the user's (README, "Your own layer"); the claims that
+need what an entry lacks (a reference, a cell), and those about Keras' own classes, then skip with
+the reason printed.
 """
 
 import functools
@@ -9,6 +12,8 @@ import importlib
 import os
 from dataclasses import dataclass, field, replace
 from typing import Callable
+
+import pytest
 
 from spec import reference
 from spec.subject import keras
@@ -25,6 +30,9 @@ class RecurrentLayer:
     # and the claims that compare numbers with it are skipped with that reason.
     reference: Callable | None
     options: dict = field(default_factory=dict)  # constructor arguments beyond units and flags
+    # The cell class the layer runs, taking (units, **options): keras.layers.RNN(cell(units)) must
+    # return what the layer returns (chapter 15). None: that chapter skips the layer.
+    cell: Callable | None = None
 
     def with_options(self, **options) -> "RecurrentLayer":
         """The same layer with more constructor arguments, named after them: LSTM(go_backwards=True).
@@ -66,9 +74,11 @@ class Flags:
         return "-".join(words) or "default"
 
 
-SIMPLE_RNN = RecurrentLayer("SimpleRNN", keras.layers.SimpleRNN, ("h",), reference.simple_rnn)
-GRU = RecurrentLayer("GRU", keras.layers.GRU, ("h",), reference.gru)
-LSTM = RecurrentLayer("LSTM", keras.layers.LSTM, ("h", "c"), reference.lstm)
+SIMPLE_RNN = RecurrentLayer(
+    "SimpleRNN", keras.layers.SimpleRNN, ("h",), reference.simple_rnn, cell=keras.layers.SimpleRNNCell
+)
+GRU = RecurrentLayer("GRU", keras.layers.GRU, ("h",), reference.gru, cell=keras.layers.GRUCell)
+LSTM = RecurrentLayer("LSTM", keras.layers.LSTM, ("h", "c"), reference.lstm, cell=keras.layers.LSTMCell)
 # GRU's other documented variant (the reset gate applied before the recurrent matmul); the
 # reference chapter checks it, the structural claims do not need it twice.
 GRU_RESET_BEFORE = RecurrentLayer(
@@ -77,8 +87,8 @@ GRU_RESET_BEFORE = RecurrentLayer(
     ("h",),
     functools.partial(reference.gru, reset_after=False),
     {"reset_after": False},
+    cell=keras.layers.GRUCell,
 )
-
 
 
 def selected_layers() -> tuple[RecurrentLayer, ...]:
@@ -100,6 +110,22 @@ def selected_layers() -> tuple[RecurrentLayer, ...]:
 LAYERS = selected_layers()
 KERAS_OWN_LAYERS = LAYERS == (SIMPLE_RNN, GRU, LSTM)
 LAYER_VARIANTS = (*LAYERS, GRU_RESET_BEFORE) if KERAS_OWN_LAYERS else LAYERS
+
+
+def reference_of(layer: RecurrentLayer) -> Callable:
+    """The layer's float64 reference; a layer the catalogue gives none skips the claim that needs it."""
+    if layer.reference is None:
+        pytest.skip(f"{layer} has no float64 reference in the catalogue")
+    return layer.reference
+
+
+def about_keras_own_classes(what: str):
+    """Marks claims about Keras' own classes (what: which ones), skipped with that reason under SPEC_LAYERS."""
+    return pytest.mark.skipif(
+        not KERAS_OWN_LAYERS,
+        reason=f"about Keras' own {what}, not the layers under test (SPEC_LAYERS={os.environ.get('SPEC_LAYERS')})",
+    )
+
 
 DEFAULT = Flags(return_sequences=False, return_state=False)
 SEQUENCES = Flags(return_sequences=True, return_state=False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spec.catalogue import LAYERS, SEQUENCES_STATE, RecurrentLayer
+from spec.catalogue import LAYERS, SEQUENCES_STATE, RecurrentLayer, reference_of
 from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Case, Dims, inputs_for, set_seeded_weights
 from spec.subject import as_list, keras, to_numpy
 
@@ -66,7 +66,7 @@ def token_ids(padding: str, dims: Dims) -> np.ndarray:
 def reference_run(layer: RecurrentLayer, weights, inputs, mask=None):
     """The float64 reference with the layer's own go_backwards and zero_output_for_mask options."""
     options = {k: v for k, v in layer.options.items() if k in REFERENCE_OPTIONS}
-    return layer.reference(weights, inputs, mask=mask, **options)
+    return reference_of(layer)(weights, inputs, mask=mask, **options)
 
 
 def returned_names(case: Case) -> list[str]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from spec.catalogue import LAYERS, Flags, RecurrentLayer
+from spec.catalogue import LAYERS, Flags, RecurrentLayer, reference_of
 from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, Observation, inputs_for
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
@@ -151,13 +151,6 @@ class Directions:
     backward_sequence: np.ndarray  # flipped into input order: step t has read x[:, t:]
     backward_final_output: np.ndarray  # after reading back to step 0
     backward_states: list[np.ndarray]
-
-
-def reference_of(layer: RecurrentLayer):
-    """The layer's float64 reference; a layer the catalogue gives none skips the claim that needs it."""
-    if layer.reference is None:
-        pytest.skip(f"{layer} has no float64 reference in the catalogue")
-    return layer.reference
 
 
 def reference_directions(case: BidirectionalCase, run: Observation) -> Directions:

@@ -15,7 +15,7 @@ from spec.subject import as_list
 
 
 @pytest.mark.parametrize("case", cases(flags=[SEQUENCES]), ids=str)
-def test_step_t_is_the_final_output_on_the_prefix(case, verify):
+def test_step_t_is_the_final_output_on_the_prefix(case, verify, known):
     """Step t of the returned sequence equals the final output of the same layer on x[:, :t+1]."""
     observed = observe(case)
     # One layer, same seeded weights, default flags, an Input whose timestep dimension is unknown
@@ -23,7 +23,15 @@ def test_step_t_is_the_final_output_on_the_prefix(case, verify):
     prefix_case = replace(case, flags=DEFAULT, known_timesteps=False)
     _, forward = build(prefix_case)
     check = verify.about(prefix_case)
+    atol = known.value(0.0)
     for t in range(case.dims.timesteps):
         final = as_list(forward(observed.inputs[:, : t + 1]))[0]
-        # The same operations in the same order on the same numbers: exact.
-        check.equal(observed.output[:, t], final, what=f"sequence[:, {t}] against the final output on x[:, :{t + 1}]")
+        # The same operations in the same order on the same numbers: exact, unless the table
+        # records a backend whose kernels round differently for another length.
+        check.equal(
+            observed.output[:, t],
+            final,
+            what=f"sequence[:, {t}] against the final output on x[:, :{t + 1}]",
+            atol=atol,
+            why="the known difference's rounding allowance",
+        )

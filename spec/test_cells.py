@@ -12,6 +12,9 @@ the order of the cells, even for a cell with a single state and even for a one-c
 returns a one-state cell's state bare: see spec/known_differences.toml). A user's cell may output
 something other than its state; RNN returns what the cell outputs as the output, and the cell's
 states, each of its own size, as the states.
+
+Under SPEC_LAYERS the first two claims run on the cells the user's catalogue entries name; the
+stacks of built-in cells and the spec's own custom cell are Keras' classes, and skip.
 """
 
 import functools
@@ -21,7 +24,18 @@ import numpy as np
 import pytest
 
 from spec import reference
-from spec.catalogue import FLAGS, GRU, LSTM, SIMPLE_RNN, Flags, RecurrentLayer
+from spec.catalogue import (
+    DEFAULT,
+    FLAGS,
+    GRU,
+    LAYERS,
+    LSTM,
+    SIMPLE_RNN,
+    Flags,
+    RecurrentLayer,
+    about_keras_own_classes,
+    reference_of,
+)
 from spec.observe import WEIGHT_SCALE, Case, Dims, build, inputs_for, observe
 from spec.subject import keras, to_numpy
 from spec.verify import reference_tolerance
@@ -138,12 +152,18 @@ def twice_h_counting_reference(weights, inputs):
     return 2 * sequence, [h, count]
 
 
-# Each RNN(cell) entry, and the layer it should behave like.
+# Each RNN(cell) entry, and the layer under test it should behave like: the catalogue names each
+# layer's cell (SPEC_LAYERS: the user's own). A layer that names none is listed, skipped.
 LAYER_OF = {
-    CellInRNN(f"RNN({CELL_OF[layer].__name__})", CELL_OF[layer], layer.state_names, layer.reference): layer
-    for layer in (SIMPLE_RNN, GRU, LSTM)
+    CellInRNN(f"RNN({layer.cell.__name__})", layer.cell, layer.state_names, layer.reference): layer
+    for layer in LAYERS
+    if layer.cell is not None
 }
-CELL_CASES = [Case(entry, flags, "call") for entry in LAYER_OF for flags in FLAGS]
+CELL_CASES = [Case(entry, flags, "call") for entry in LAYER_OF for flags in FLAGS] + [
+    pytest.param(Case(layer, DEFAULT, "call"), id=str(layer), marks=pytest.mark.skip(reason=f"{layer} names no cell"))
+    for layer in LAYERS
+    if layer.cell is None
+]
 
 # Cells of different kinds and widths, so that a state given to the wrong cell, or states in the
 # wrong order, show in the shapes as well as in the numbers. The one-cell list shows that a list
@@ -247,7 +267,7 @@ def test_rnn_of_a_cell_returns_what_the_layer_returns(case, verify):
 def test_rnn_of_a_cell_matches_the_float64_reference(case, verify):
     """RNN(cell) with a built-in cell matches the float64 reference of the matching layer."""
     observed = observe(case)
-    sequence, states = case.layer.reference(observed.weights, observed.inputs)
+    sequence, states = reference_of(case.layer)(observed.weights, observed.inputs)
     expected = [sequence if case.flags.return_sequences else sequence[:, -1]]
     if case.flags.return_state:
         expected += states
@@ -268,6 +288,7 @@ def states_of_each_cell(returned_states: list) -> list[list]:
     return [item if isinstance(item, list) else [item] for item in returned_states]
 
 
+@about_keras_own_classes("RNN over lists of SimpleRNNCell, GRUCell and LSTMCell")
 @pytest.mark.parametrize("case", STACK_CASES, ids=str)
 def test_stacked_cells_return_their_states_nested_per_cell(case, verify, known):
     """RNN([cells]) returns the last cell's output, then one list of states per cell, in the cells' order.
@@ -293,6 +314,7 @@ def test_stacked_cells_return_their_states_nested_per_cell(case, verify, known):
     )
 
 
+@about_keras_own_classes("RNN over lists of SimpleRNNCell, GRUCell and LSTMCell")
 @pytest.mark.parametrize("case", STACK_CASES, ids=str)
 def test_stacked_cells_match_the_reference_chained_cell_after_cell(case, verify):
     """RNN([cells]) computes the cells one after the other at each step, as the float64 reference does.
@@ -318,6 +340,7 @@ def test_stacked_cells_match_the_reference_chained_cell_after_cell(case, verify)
                 verify.equal(got_state, want_state, what=what, atol=atol, why=why)
 
 
+@about_keras_own_classes("RNN around the spec's TwiceHCountingCell")
 @pytest.mark.parametrize("case", CUSTOM_CASES, ids=str)
 def test_a_custom_cell_returns_its_output_then_its_states(case, verify):
     """RNN(user's cell) returns the cell's output (of output_size), then each state of state_size, in order.
@@ -334,6 +357,7 @@ def test_a_custom_cell_returns_its_output_then_its_states(case, verify):
     verify.structure(observe(case).outputs, shapes, names=names)
 
 
+@about_keras_own_classes("RNN around the spec's TwiceHCountingCell")
 @pytest.mark.parametrize("case", [case for case in CUSTOM_CASES if case.flags.return_state], ids=str)
 def test_a_custom_cells_output_is_its_output_not_its_state(case, verify):
     """The returned output is what the cell outputs (2 * h), not its state: exactly twice the returned h."""
@@ -344,6 +368,7 @@ def test_a_custom_cells_output_is_its_output_not_its_state(case, verify):
     verify.equal(final_output, 2 * h, what="final output against 2 * state h")
 
 
+@about_keras_own_classes("RNN around the spec's TwiceHCountingCell")
 @pytest.mark.parametrize("case", CUSTOM_CASES, ids=str)
 def test_a_custom_cell_matches_its_float64_reference(case, verify):
     """RNN(user's cell) returns, at each step, what the cell's equations give in float64.

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from spec.catalogue import DEFAULT, FLAGS, SEQUENCES, SEQUENCES_STATE, STATE, Flags
+from spec.catalogue import DEFAULT, FLAGS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, about_keras_own_classes
 from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED
 from spec.subject import as_list, keras
 from spec.verify import FLOAT32_EPS
+
+# The chapter runs keras.layers.ConvLSTM1D and ConvLSTM2D, whatever SPEC_LAYERS names.
+pytestmark = about_keras_own_classes("ConvLSTM1D and ConvLSTM2D")
 
 FILTERS = 3
 KERNEL_SIZE = 3

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from spec.catalogue import DEFAULT, LAYERS, SEQUENCES_STATE
+from spec.catalogue import DEFAULT, LAYERS, SEQUENCES_STATE, reference_of
 from spec.observe import NOTES_DIMS, Case, build, cases, inputs_for, observe, set_seeded_weights
 from spec.subject import as_list, keras
 from spec.refusals import Refusal, check_refused, expected_outcome
@@ -38,7 +38,7 @@ ZERO_TIMESTEPS = {
 
 def reference_outputs(case: Case, weights, inputs) -> tuple[list[str], list[np.ndarray]]:
     """What the case should return, from the float64 reference: names and arrays, in order."""
-    sequence, states = case.layer.reference(weights, inputs)
+    sequence, states = reference_of(case.layer)(weights, inputs)
     names, expected = ["output"], [sequence if case.flags.return_sequences else sequence[:, -1]]
     if case.flags.return_state:
         names += [f"state {name}" for name in case.layer.state_names]

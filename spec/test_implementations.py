@@ -8,11 +8,24 @@ will structure its operations as a larger number of smaller dot products and add
 mode 2 will batch them into fewer, larger operations"). Keras 3 still takes `implementation` for
 GRU and LSTM (default 2) but no longer documents it, and SimpleRNN refuses it. Unrolling needs the
 number of steps only when the layer runs, so a model may declare Input(shape=(None, features)).
+
+unroll is an argument of every RNN layer, so its claims run on the layers under test, whatever
+SPEC_LAYERS names; implementation belongs to Keras' own GRU and LSTM, checked only on those.
 """
 
 import pytest
 
-from spec.catalogue import DEFAULT, FLAGS, GRU, GRU_RESET_BEFORE, LSTM, SIMPLE_RNN
+from spec.catalogue import (
+    DEFAULT,
+    FLAGS,
+    GRU,
+    GRU_RESET_BEFORE,
+    KERAS_OWN_LAYERS,
+    LAYERS,
+    LSTM,
+    about_keras_own_classes,
+    reference_of,
+)
 from spec.observe import NOTES_DIMS, Case, Dims, observe
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
@@ -21,16 +34,11 @@ from spec.verify import reference_tolerance
 # implementation=2 is the default (test_implementation_2_is_the_default), so the layers run here
 # are those that change how the step is computed. GRU(reset_after=False) with implementation=1
 # takes a branch of its own (the reset gate multiplies h before the recurrent product).
-VARIANTS = (
-    SIMPLE_RNN.with_options(unroll=True),
-    GRU.with_options(unroll=True),
-    LSTM.with_options(unroll=True),
-    GRU.with_options(implementation=1),
-    GRU_RESET_BEFORE.with_options(implementation=1),
-    LSTM.with_options(implementation=1),
-)
-# The layer each variant is a variant of: the same entry without the setting.
-DEFAULT_OF = dict(zip(VARIANTS, (SIMPLE_RNN, GRU, LSTM, GRU, GRU_RESET_BEFORE, LSTM)))
+# Each variant, and the layer it is a variant of: the same entry without the setting.
+UNROLLED = {layer.with_options(unroll=True): layer for layer in LAYERS}
+IMPLEMENTATION_1 = {default.with_options(implementation=1): default for default in (GRU, GRU_RESET_BEFORE, LSTM)}
+DEFAULT_OF = {**UNROLLED, **IMPLEMENTATION_1} if KERAS_OWN_LAYERS else UNROLLED
+VARIANTS = tuple(DEFAULT_OF)
 VARIANT_CASES = [Case(variant, flags, "call") for variant in VARIANTS for flags in FLAGS]
 
 
@@ -82,7 +90,7 @@ def test_variant_returns_what_the_default_layer_returns(case, verify):
 def test_variant_matches_the_float64_reference(case, verify):
     """With unroll=True or implementation=1, every returned tensor matches the float64 reference."""
     observed = observe(case)
-    sequence, states = case.layer.reference(observed.weights, observed.inputs)
+    sequence, states = reference_of(case.layer)(observed.weights, observed.inputs)
     expected = [sequence if case.flags.return_sequences else sequence[:, -1]]
     if case.flags.return_state:
         expected += states
@@ -98,7 +106,7 @@ def test_variant_matches_the_float64_reference(case, verify):
         )
 
 
-@pytest.mark.parametrize("layer", (SIMPLE_RNN, GRU, LSTM), ids=str)
+@pytest.mark.parametrize("layer", LAYERS, ids=str)
 def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
     """unroll=True accepts Input(shape=(None, features)): the model builds, and unrolls over the steps it is given.
 
@@ -106,7 +114,7 @@ def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
     Input when the model is built: see the known differences.)
     """
     expected = known.value("nothing")
-    unrolled = layer.layer_class(NOTES_DIMS.units, unroll=True)
+    unrolled = layer.with_options(unroll=True).make(NOTES_DIMS.units, DEFAULT)
     inputs = keras.Input(shape=(None, NOTES_DIMS.features))
     built = []  # the model, if building it raised nothing
     raised = raised_by(lambda: built.append(keras.Model(inputs, unrolled(inputs))))
@@ -127,6 +135,7 @@ def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
         )
 
 
+@about_keras_own_classes("GRU and LSTM (their implementation setting)")
 @pytest.mark.parametrize("layer", (GRU, LSTM), ids=str)
 def test_implementation_2_is_the_default(layer, verify):
     """GRU and LSTM default to implementation=2, so passing implementation=2 changes nothing."""
@@ -139,6 +148,7 @@ def test_implementation_2_is_the_default(layer, verify):
     )
 
 
+@about_keras_own_classes("SimpleRNN (its constructor)")
 def test_simple_rnn_has_no_implementation_setting(verify, known):
     """SimpleRNN takes no implementation argument: passing one raises ValueError naming it."""
     # Keras 2 accepts it with a logged deprecation warning and ignores it (known differences table).

@@ -19,7 +19,7 @@ import functools
 import numpy as np
 import pytest
 
-from spec.catalogue import LAYERS, SEQUENCES_STATE, STATE
+from spec.catalogue import LAYERS, SEQUENCES_STATE, STATE, reference_of
 from spec.observe import WEIGHT_SCALE, WEIGHT_SEED, Case, Dims, inputs_for, set_seeded_weights
 from spec.subject import as_list, keras
 from spec.refusals import Refusal, check_refused, expected_outcome
@@ -71,7 +71,7 @@ def test_a_functional_model_returns_the_output_then_every_state(layer, flags, ve
     the output being the sequence with return_sequences=True.
     """
     outputs, weights = functional_run(layer, flags)
-    sequence, states = layer.reference(weights, inputs_for(DIMS))
+    sequence, states = reference_of(layer)(weights, inputs_for(DIMS))
     names = ["output", *layer.state_names]
     expected = [sequence if flags.return_sequences else sequence[:, -1], *states]
     what = code(layer, flags, "keras.Model(inputs, LAYER(inputs))(x)")
@@ -143,7 +143,7 @@ def test_the_functional_api_feeds_the_output_on_and_returns_the_states(layer, ve
     head.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in head.get_weights()])
     got_head, *got_states = as_list(model(inputs_for(DIMS)))
 
-    sequence, expected_states = layer.reference(rnn.get_weights(), inputs_for(DIMS))
+    sequence, expected_states = reference_of(layer)(rnn.get_weights(), inputs_for(DIMS))
     kernel, bias = (np.asarray(w, np.float64) for w in head.get_weights())
     atol = reference_tolerance(DIMS)
     # The head sums `units` products of the output (each off by up to atol) with weights below

@@ -64,6 +64,10 @@ def test_h_is_bounded_by_tanh_of_c(case, verify):
 @pytest.mark.parametrize("case", cases(LAYERS_WITH_CELL_STATE, flags=[SEQUENCES_STATE]), ids=str)
 def test_h_is_output_gate_times_tanh_of_c(case, verify):
     """LSTM: h = o * tanh(c) elementwise, with o the output gate of the last step."""
+    if case.layer.reference is not reference.lstm:
+        # Another layer with states h and c (SPEC_LAYERS) may lay out its weights otherwise.
+        layout = "o is read from weights laid out as LSTM's (i, f, c, o)"
+        pytest.skip(f"{layout}; {case.layer}'s reference is not spec.reference.lstm")
     observed = observe(case)
     h, c = observed.states
     gate = reference.lstm_output_gate(observed.weights, observed.inputs[:, -1], observed.output[:, -2])

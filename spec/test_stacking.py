@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
-from spec.catalogue import DEFAULT, FLAGS, LAYERS, SEQUENCES, Flags, RecurrentLayer
+from spec.catalogue import DEFAULT, FLAGS, LAYERS, SEQUENCES, Flags, RecurrentLayer, reference_of
 from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
@@ -149,8 +149,9 @@ def test_a_stack_matches_the_reference_chained_layer_after_layer(case, verify):
     the four flag configurations) on the first layer's sequence.
     """
     outputs, (first_weights, top_weights), x = observe_stack(case)
-    first_sequence, _ = case.layer.reference(first_weights, x)
-    sequence, states = case.layer.reference(top_weights, first_sequence)
+    reference = reference_of(case.layer)
+    first_sequence, _ = reference(first_weights, x)
+    sequence, states = reference(top_weights, first_sequence)
     expected = [sequence if case.flags.return_sequences else sequence[:, -1]]
     names = ["output"]
     if case.flags.return_state:

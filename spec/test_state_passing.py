@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from spec.catalogue import LAYERS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, RecurrentLayer
+from spec.catalogue import LAYERS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, RecurrentLayer, reference_of
 from spec.observe import DATA_SEED, NOTES_DIMS, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
@@ -116,13 +116,6 @@ def given_states(case: PassingCase) -> list[np.ndarray]:
     """One (batch, units) array in (-1, 1) per state of the layer, each drawn separately."""
     rng = np.random.default_rng(INITIAL_STATE_SEED)
     return [rng.uniform(-1, 1, (case.dims.batch, case.dims.units)).astype("float32") for _ in case.layer.state_names]
-
-
-def reference_of(layer: RecurrentLayer):
-    """The layer's float64 reference; a layer the catalogue gives none skips the claim that needs it."""
-    if layer.reference is None:
-        pytest.skip(f"{layer} has no float64 reference in the catalogue")
-    return layer.reference
 
 
 def scenario_cases(scenario: str, layers=LAYERS) -> list[PassingCase]:

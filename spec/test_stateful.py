@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from spec.catalogue import LAYERS, SEQUENCES, RecurrentLayer
+from spec.catalogue import LAYERS, SEQUENCES, RecurrentLayer, reference_of
 from spec.observe import DATA_SEED, NOTES_DIMS, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for
 from spec.subject import KERAS_MAJOR, as_list, keras, to_numpy
 from spec.verify import reference_tolerance
@@ -136,13 +136,6 @@ def runner(case: StatefulCase):
         return recurrent, lambda chunk: model.predict(chunk, verbose=0)
     recurrent = fresh_layer(case.layer)
     return recurrent, lambda chunk: as_list(recurrent(chunk))[0]
-
-
-def reference_of(layer: RecurrentLayer):
-    """The layer's float64 reference; a layer the catalogue gives none skips the claim that needs it."""
-    if layer.reference is None:
-        pytest.skip(f"{layer} has no float64 reference in the catalogue")
-    return layer.reference
 
 
 def check_zeros(verify, layer: RecurrentLayer, recurrent, *, after: str) -> None:

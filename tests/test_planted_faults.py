@@ -1,0 +1,600 @@
+"""Self-tests: the spec goes red when a behaviour breaks, on exactly the claims that behaviour makes.
+
+tests/broken_layers.py holds deliberately broken layers, one or more per claim family, each a
+subclass of a Keras layer whose call, get_config, from_config or constructor breaks one behaviour.
+The whole spec, as a user runs it (conftest.py, pytest.ini and spec/ copied into pytester's
+directory), runs once on all of them: `SPEC_LAYERS=broken_layers:UNDER_TEST`, in a subprocess. Each
+layer's name is in the ids of the tests about it, so each test below reads its own layer's
+outcomes, and asserts that the claim tests that failed are exactly those its fault breaks (by test
+function), and that all its other tests passed, or skipped for a reason the spec documents.
+
+Every expected set below was derived from what each claim compares, and is explained next to it;
+where a run disagreed with the derivation, the reason was found and is written there too. Together
+the sets name tests of every chapter module, so removing any chapter from the spec fails at least
+one of these tests (test_every_chapter_is_needed_by_a_fault).
+
+ConvLSTM (chapter 17) runs Keras' own classes whatever SPEC_LAYERS says; its fault is planted
+where the chapter reads the class (tests/broken_convlstm.py), in a run of that chapter alone.
+"""
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import broken_layers
+from spec import report_render, subject
+
+# Each expected set follows from what the claims compare on the default subject; another Keras or
+# backend refuses, rounds and fuses differently (spec/known_differences.toml), and is not derived here.
+pytestmark = pytest.mark.skipif(
+    (subject.KERAS_MAJOR, subject.backend_name()) != (3, "tensorflow"),
+    reason="the planted faults' expected failures are derived for Keras 3 on TensorFlow, the default subject",
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+
+# How long one run of the spec may take before the self-test gives up on it (seconds).
+RUN_TIMEOUT = 900
+# A failing Hypothesis claim makes Hypothesis import libcst (when it is installed) to suggest a
+# patch, and libcst's import warns with a DeprecationWarning, which pytest.ini turns into an
+# error that aborts the whole session. Until pytest.ini ignores it, the runs here do.
+LIBCST_WARNING = "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning"
+RUN_OPTIONS = ("-p", "no:cacheprovider", "-p", "no_shrinking", "-W", LIBCST_WARNING)
+
+# Why the spec may skip a claim for a user's layer (spec/catalogue.py and the chapters).
+DOCUMENTED_SKIPS = (
+    "not the layers under test (SPEC_LAYERS=",  # a claim about Keras' own classes
+    "names no cell",  # chapter 15 without a cell in the catalogue entry
+    "the refusal comes from the layer's own code",  # chapter 21, a layer that no refusal is recorded for
+    "has no float64 reference",
+    "is not spec.reference.lstm",  # h = o * tanh(c) needs LSTM's weight layout
+)
+
+
+@dataclass(frozen=True)
+class Fault:
+    family: str  # the claim family the fault is planted in
+    breaks: str  # what the broken layer does
+    fails: frozenset  # the claim tests that must fail, as "module::function"
+
+
+def claims(*names: str) -> frozenset:
+    """Claim tests, as 'module::function'."""
+    return frozenset(names)
+
+
+# The claim tests, by chapter module.
+NOTEBOOK = "test_notebook.py::test_cell_"
+RELATIONS = "test_relations.py::test_"
+BIDIRECTIONAL = "test_bidirectional.py::test_"
+ALL_OF_BIDIRECTIONAL = claims(
+    BIDIRECTIONAL + "returns_the_outputs_then_forward_states_then_backward_states",
+    BIDIRECTIONAL + "states_are_the_forward_layers_then_the_backward_layers",
+    BIDIRECTIONAL + "output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode",
+    BIDIRECTIONAL + "backward_sequence_is_flipped_back_into_input_order",
+    BIDIRECTIONAL + "backward_last_output_is_the_backward_final_state",
+    BIDIRECTIONAL + "initial_state_first_half_is_forward_second_half_is_backward",
+)
+# Claims that compare the returned states with the float64 reference, wherever the states come
+# back (every chapter that runs return_state=True and checks numbers): a wrong state fails them all.
+STATES_AGAINST_THE_REFERENCE = claims(
+    "test_reference.py::test_every_returned_tensor_matches_the_float64_reference",
+    "test_go_backwards.py::test_every_returned_tensor_matches_the_backward_reference",
+    "test_go_backwards.py::test_a_mask_still_marks_input_steps",
+    "test_masking.py::test_masked_run_matches_the_reference",
+    "test_masking.py::test_masking_and_embedding_mask_like_the_mask_argument",
+    BIDIRECTIONAL + "states_are_the_forward_layers_then_the_backward_layers",
+    BIDIRECTIONAL + "initial_state_first_half_is_forward_second_half_is_backward",
+    "test_state_passing.py::test_initial_state_is_where_the_recurrence_starts",
+    "test_implementations.py::test_variant_matches_the_float64_reference",
+    "test_stacking.py::test_a_stack_matches_the_reference_chained_layer_after_layer",
+    "test_edge_shapes.py::test_one_timestep_is_one_reference_step",
+    "test_edge_shapes.py::test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length",
+    "test_edge_shapes.py::test_a_batch_of_one_keeps_its_batch_axis_and_matches_the_reference",
+    "test_models.py::test_a_functional_model_returns_the_output_then_every_state",
+    "test_models.py::test_the_functional_api_feeds_the_output_on_and_returns_the_states",
+    "test_bad_input.py::test_as_many_initial_states_as_the_layer_has_are_used",
+)
+
+FAULTS = {
+    "DroppedCellStateLSTM": Fault(
+        "returned structure",
+        "returns [output, h] with return_state=True, leaving c out",
+        claims(
+            # The count and shapes of what comes back.
+            "test_structure.py::test_returns_the_output_then_one_tensor_per_state",
+            "test_properties.py::test_structure_holds_for_any_sizes",
+            "test_properties.py::test_one_model_with_unknown_timesteps_serves_any_length",
+            NOTEBOOK + "5_returns_output_then_states",
+            NOTEBOOK + "6_returns_sequence_then_states",
+            # Unpacking h and c, or reading c, where there is no c.
+            NOTEBOOK + "5_c_differs_from_h",
+            RELATIONS + "cell_state_is_not_h",
+            RELATIONS + "h_is_bounded_by_tanh_of_c",
+            RELATIONS + "h_is_output_gate_times_tanh_of_c",
+            "test_state_passing.py::test_two_chunks_with_carried_state_equal_one_pass",  # [h] cannot start an LSTM
+            "test_state_passing.py::test_encoder_states_start_the_decoder",
+            # Claims that count the returned tensors against the reference's.
+            "test_reference.py::test_every_returned_tensor_matches_the_float64_reference",
+            "test_go_backwards.py::test_every_returned_tensor_matches_the_backward_reference",
+            "test_masking.py::test_masked_run_matches_the_reference",
+            "test_implementations.py::test_variant_matches_the_float64_reference",
+            "test_stacking.py::test_a_stack_matches_the_reference_chained_layer_after_layer",
+            "test_edge_shapes.py::test_one_timestep_is_one_reference_step",
+            "test_edge_shapes.py::test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length",
+            "test_edge_shapes.py::test_a_batch_of_one_keeps_its_batch_axis_and_matches_the_reference",
+            "test_models.py::test_a_functional_model_returns_the_output_then_every_state",
+            "test_models.py::test_the_functional_api_feeds_the_output_on_and_returns_the_states",
+            # Bidirectional returns two states where four are expected; the backward h is read
+            # past the end. The merged outputs are right.
+            BIDIRECTIONAL + "returns_the_outputs_then_forward_states_then_backward_states",
+            BIDIRECTIONAL + "states_are_the_forward_layers_then_the_backward_layers",
+            BIDIRECTIONAL + "backward_sequence_is_flipped_back_into_input_order",
+            BIDIRECTIONAL + "backward_last_output_is_the_backward_final_state",
+            BIDIRECTIONAL + "initial_state_first_half_is_forward_second_half_is_backward",
+        ),
+    ),
+    "SwappedStatesLSTM": Fault(
+        "returned order",
+        "returns [output, c, h] with return_state=True",
+        STATES_AGAINST_THE_REFERENCE
+        | claims(
+            NOTEBOOK + "5_output_is_h",
+            NOTEBOOK + "6_last_row_is_h",
+            RELATIONS + "output_is_h",
+            RELATIONS + "last_step_of_the_sequence_is_h",
+            RELATIONS + "h_is_bounded_by_tanh_of_c",  # |c| <= |tanh(h)| does not hold
+            RELATIONS + "h_is_output_gate_times_tanh_of_c",
+            "test_go_backwards.py::test_last_step_is_the_default_output_and_h",
+            "test_masking.py::test_zero_output_for_mask_also_zeroes_the_final_output",  # output against "h"
+            "test_state_passing.py::test_two_chunks_with_carried_state_equal_one_pass",  # [c, h] handed on
+            "test_state_passing.py::test_encoder_states_start_the_decoder",
+            BIDIRECTIONAL + "backward_sequence_is_flipped_back_into_input_order",  # backward "h" is c
+            BIDIRECTIONAL + "backward_last_output_is_the_backward_final_state",
+        ),
+    ),
+    "FirstStepStateGRU": Fault(
+        "last step vs h",
+        "with both flags, returns as h the output after the first step",
+        claims(
+            NOTEBOOK + "6_last_row_is_h",
+            NOTEBOOK + "6_states_are_cell_5_states",
+            RELATIONS + "last_step_of_the_sequence_is_h",
+            "test_flags.py::test_configurations_agree_where_they_overlap",  # h of both flags against h of state
+            "test_go_backwards.py::test_last_step_is_the_default_output_and_h",
+            # Left-padded rows: the first step is masked, so "h" is zeros, not the row's last state.
+            "test_masking.py::test_final_output_and_states_come_from_the_last_valid_step",
+            "test_state_passing.py::test_two_chunks_with_carried_state_equal_one_pass",
+            "test_bad_input.py::test_more_initial_states_than_the_layer_has_are_refused_except_by_keras_3_gru",
+            BIDIRECTIONAL + "backward_sequence_is_flipped_back_into_input_order",
+        )
+        # Every check of h with both flags against the reference, except at one timestep, where
+        # the first step is the last; and the claims that only run return_state alone.
+        | STATES_AGAINST_THE_REFERENCE
+        - claims(
+            "test_edge_shapes.py::test_one_timestep_is_one_reference_step",
+            "test_models.py::test_the_functional_api_feeds_the_output_on_and_returns_the_states",
+        ),
+    ),
+    "DoubleActivationSimpleRNN": Fault(
+        "output vs h",
+        "with return_state=True alone, returns tanh(h) as the output",
+        claims(
+            NOTEBOOK + "5_output_is_h",
+            NOTEBOOK + "5_output_is_cell_3_output",
+            RELATIONS + "output_is_h",
+            RELATIONS + "last_step_of_the_sequence_is_the_default_output",  # the default of both flags is state alone
+            "test_flags.py::test_configurations_agree_where_they_overlap",
+            "test_reference.py::test_every_returned_tensor_matches_the_float64_reference",
+            "test_go_backwards.py::test_every_returned_tensor_matches_the_backward_reference",
+            "test_go_backwards.py::test_last_step_is_the_default_output_and_h",
+            "test_masking.py::test_masked_run_matches_the_reference",
+            "test_masking.py::test_zero_output_for_mask_also_zeroes_the_final_output",
+            "test_masking.py::test_final_output_and_states_come_from_the_last_valid_step",
+            BIDIRECTIONAL + "output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode",  # the last-output case
+            BIDIRECTIONAL + "backward_last_output_is_the_backward_final_state",
+            "test_implementations.py::test_variant_matches_the_float64_reference",
+            "test_stacking.py::test_a_stack_matches_the_reference_chained_layer_after_layer",
+            "test_models.py::test_a_functional_model_returns_the_output_then_every_state",
+            "test_models.py::test_the_functional_api_feeds_the_output_on_and_returns_the_states",
+        ),
+    ),
+    "HForCLSTM": Fault(
+        "c vs h",
+        "returns h where c belongs: [output, h, h]",
+        STATES_AGAINST_THE_REFERENCE
+        | claims(
+            NOTEBOOK + "5_c_differs_from_h",
+            RELATIONS + "cell_state_is_not_h",
+            RELATIONS + "h_is_bounded_by_tanh_of_c",  # |h| <= |tanh(h)| holds only at 0
+            RELATIONS + "h_is_output_gate_times_tanh_of_c",
+            "test_state_passing.py::test_two_chunks_with_carried_state_equal_one_pass",  # [h, h] handed on
+            "test_state_passing.py::test_encoder_states_start_the_decoder",
+        ),
+    ),
+    "ReversedSequenceGRU": Fault(
+        "sequence order",
+        "with return_sequences=True, returns the sequence last step first",
+        claims(
+            NOTEBOOK + "4_last_row_is_cell_3_output",
+            NOTEBOOK + "6_last_row_is_h",
+            RELATIONS + "last_step_of_the_sequence_is_the_default_output",
+            RELATIONS + "last_step_of_the_sequence_is_h",
+            "test_flags.py::test_configurations_agree_where_they_overlap",
+            "test_causality.py::test_step_t_is_the_final_output_on_the_prefix",
+            "test_reference.py::test_every_returned_tensor_matches_the_float64_reference",
+            "test_go_backwards.py::test_every_returned_tensor_matches_the_backward_reference",
+            "test_go_backwards.py::test_returned_sequence_is_in_processing_order",
+            "test_go_backwards.py::test_last_step_is_the_default_output_and_h",
+            "test_go_backwards.py::test_a_mask_still_marks_input_steps",
+            "test_masking.py::test_masked_run_matches_the_reference",
+            "test_masking.py::test_masking_and_embedding_mask_like_the_mask_argument",
+            "test_masking.py::test_masked_steps_repeat_the_previous_output",
+            "test_masking.py::test_zero_output_for_mask_gives_zeros_at_masked_steps",
+            "test_masking.py::test_final_output_and_states_come_from_the_last_valid_step",
+            BIDIRECTIONAL + "output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode",
+            BIDIRECTIONAL + "backward_sequence_is_flipped_back_into_input_order",
+            BIDIRECTIONAL + "initial_state_first_half_is_forward_second_half_is_backward",
+            "test_state_passing.py::test_initial_state_is_where_the_recurrence_starts",
+            "test_state_passing.py::test_two_chunks_with_carried_state_equal_one_pass",
+            "test_state_passing.py::test_encoder_states_start_the_decoder",
+            "test_stateful.py::test_state_carries_from_one_call_to_the_next",
+            "test_stateful.py::test_state_carries_between_batches_of_one_predict",
+            "test_implementations.py::test_variant_matches_the_float64_reference",
+            "test_stacking.py::test_a_stack_matches_the_reference_chained_layer_after_layer",
+            # One timestep reads the same either way round.
+            "test_edge_shapes.py::test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length",
+            "test_edge_shapes.py::test_a_batch_of_one_keeps_its_batch_axis_and_matches_the_reference",
+            "test_models.py::test_a_functional_model_returns_the_output_then_every_state",
+            "test_bad_input.py::test_as_many_initial_states_as_the_layer_has_are_used",
+            "test_bad_input.py::test_more_initial_states_than_the_layer_has_are_refused_except_by_keras_3_gru",
+        ),
+    ),
+    "Float16SequencesSimpleRNN": Fault(
+        "the flags change the values",
+        "with return_sequences=True, rounds the input to float16 first",
+        claims(
+            NOTEBOOK + "4_last_row_is_cell_3_output",
+            NOTEBOOK + "6_states_are_cell_5_states",
+            RELATIONS + "last_step_of_the_sequence_is_the_default_output",
+            "test_flags.py::test_configurations_agree_where_they_overlap",
+            "test_causality.py::test_step_t_is_the_final_output_on_the_prefix",
+            "test_reference.py::test_every_returned_tensor_matches_the_float64_reference",
+            "test_go_backwards.py::test_every_returned_tensor_matches_the_backward_reference",
+            "test_go_backwards.py::test_returned_sequence_is_in_processing_order",
+            "test_go_backwards.py::test_last_step_is_the_default_output_and_h",
+            "test_go_backwards.py::test_a_mask_still_marks_input_steps",
+            "test_masking.py::test_masked_run_matches_the_reference",
+            "test_masking.py::test_masking_and_embedding_mask_like_the_mask_argument",
+            # The rows run alone with return_sequences=True, so in float16.
+            "test_masking.py::test_final_output_and_states_come_from_the_last_valid_step",
+            BIDIRECTIONAL + "states_are_the_forward_layers_then_the_backward_layers",
+            BIDIRECTIONAL + "output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode",
+            BIDIRECTIONAL + "initial_state_first_half_is_forward_second_half_is_backward",
+            "test_state_passing.py::test_initial_state_is_where_the_recurrence_starts",
+            "test_state_passing.py::test_encoder_states_start_the_decoder",
+            "test_stateful.py::test_state_carries_from_one_call_to_the_next",
+            "test_stateful.py::test_state_carries_between_batches_of_one_predict",
+            "test_implementations.py::test_variant_matches_the_float64_reference",
+            # Not the stacking chapter: its tolerance (2.9e-4, the first layer's rounding carried
+            # into the top layer) is wider than the rounding to float16 moves the stack (1.8e-4 seen).
+            "test_edge_shapes.py::test_one_timestep_is_one_reference_step",
+            "test_edge_shapes.py::test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length",
+            "test_edge_shapes.py::test_a_batch_of_one_keeps_its_batch_axis_and_matches_the_reference",
+            "test_models.py::test_a_functional_model_returns_the_output_then_every_state",
+            "test_bad_input.py::test_as_many_initial_states_as_the_layer_has_are_used",
+        ),
+    ),
+    "HardSigmoidLSTM": Fault(
+        "the numbers against the reference",
+        "computes its gates with hard_sigmoid instead of sigmoid",
+        # Consistent with itself: every relation, flag, causality and structure claim holds; every
+        # comparison with the float64 reference fails.
+        STATES_AGAINST_THE_REFERENCE
+        | claims(
+            RELATIONS + "h_is_output_gate_times_tanh_of_c",  # o recomputed with sigmoid
+            "test_go_backwards.py::test_returned_sequence_is_in_processing_order",
+            BIDIRECTIONAL + "output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode",
+            "test_state_passing.py::test_encoder_states_start_the_decoder",
+            "test_stateful.py::test_state_carries_from_one_call_to_the_next",
+            "test_stateful.py::test_state_carries_between_batches_of_one_predict",
+        ),
+    ),
+    "ConstantKernelLSTM": Fault(
+        "determinism",
+        "initialises its kernel with ones, whatever the seed",
+        claims("test_determinism.py::test_another_seed_gives_other_weights"),
+    ),
+    "UnseededKernelLSTM": Fault(
+        "determinism",
+        "draws its kernel without Keras' seed",
+        claims(
+            "test_determinism.py::test_same_seed_gives_the_same_weights_and_outputs",
+            # The notebook's cells each build their own layer after the same seed, and compare.
+            NOTEBOOK + "4_last_row_is_cell_3_output",
+            NOTEBOOK + "5_output_is_cell_3_output",
+            NOTEBOOK + "6_states_are_cell_5_states",
+        ),
+    ),
+    "NoInputSpecGRU": Fault(
+        "refusing what a layer cannot take",
+        "declares no input spec, so a 2-D input is not refused with 'expected ndim=3'",
+        claims(
+            "test_bad_input.py::test_input_without_a_time_axis_is_refused",
+            "test_stacking.py::test_a_layer_on_a_layer_without_return_sequences_raises",
+        ),
+    ),
+    "UnrollReversedSimpleRNN": Fault(
+        "unroll",
+        "with unroll=True, reads the steps last to first",
+        claims(
+            "test_implementations.py::test_variant_returns_what_the_default_layer_returns",
+            "test_implementations.py::test_variant_matches_the_float64_reference",
+            "test_implementations.py::test_unroll_accepts_an_unknown_number_of_timesteps",
+        ),
+    ),
+    "InputOrderGoBackwardsLSTM": Fault(
+        "go_backwards",
+        "with go_backwards=True, flips the sequence back into the input's order",
+        claims(
+            "test_go_backwards.py::test_every_returned_tensor_matches_the_backward_reference",
+            "test_go_backwards.py::test_returned_sequence_is_in_processing_order",
+            "test_go_backwards.py::test_last_step_is_the_default_output_and_h",
+            "test_go_backwards.py::test_equals_the_forward_layer_on_the_reversed_input",
+            "test_go_backwards.py::test_a_mask_still_marks_input_steps",
+            # Bidirectional flips the backward sequence once more, into processing order.
+            BIDIRECTIONAL + "output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode",
+            BIDIRECTIONAL + "backward_sequence_is_flipped_back_into_input_order",
+            BIDIRECTIONAL + "initial_state_first_half_is_forward_second_half_is_backward",
+        ),
+    ),
+    "MaskIgnoredGRU": Fault(
+        "masking",
+        "ignores the mask (and still passes it on)",
+        claims(
+            "test_masking.py::test_masked_run_matches_the_reference",
+            "test_masking.py::test_masking_and_embedding_mask_like_the_mask_argument",
+            "test_masking.py::test_masked_steps_repeat_the_previous_output",
+            "test_masking.py::test_zero_output_for_mask_gives_zeros_at_masked_steps",
+            "test_masking.py::test_zero_output_for_mask_also_zeroes_the_final_output",
+            "test_masking.py::test_final_output_and_states_come_from_the_last_valid_step",
+            "test_masking.py::test_fully_masked_row_returns_zeros",
+            "test_go_backwards.py::test_a_mask_still_marks_input_steps",
+        ),
+    ),
+    "MaskOnStatesLSTM": Fault(
+        "the mask passed on",
+        "passes the mask on with every returned tensor, whatever return_sequences",
+        claims("test_masking.py::test_mask_is_passed_on_only_with_return_sequences"),
+    ),
+    "GoBackwardsLostInConfigLSTM": Fault(
+        "Bidirectional",
+        "from_config drops go_backwards, so Bidirectional's backward copy runs forwards",
+        # Keras refuses to wrap two layers that run the same way: every case of the chapter fails.
+        ALL_OF_BIDIRECTIONAL,
+    ),
+    "ReturnStateLostInConfigGRU": Fault(
+        "saving",
+        "get_config leaves return_state out",
+        # A loaded layer, and Bidirectional's copies, are made from the config without return_state.
+        ALL_OF_BIDIRECTIONAL
+        | claims(
+            "test_saving.py::test_loading_keeps_return_sequences_and_return_state",
+            "test_saving.py::test_the_loaded_model_returns_exactly_the_same_numbers",
+        ),
+    ),
+    "ZeroInitialCellLSTM": Fault(
+        "state passing",
+        "starts from the given h and a zero c",
+        claims(
+            "test_state_passing.py::test_initial_state_is_where_the_recurrence_starts",
+            "test_state_passing.py::test_lstm_initial_cell_state_changes_the_output",
+            "test_state_passing.py::test_two_chunks_with_carried_state_equal_one_pass",
+            "test_state_passing.py::test_encoder_states_start_the_decoder",
+            BIDIRECTIONAL + "initial_state_first_half_is_forward_second_half_is_backward",
+            "test_bad_input.py::test_as_many_initial_states_as_the_layer_has_are_used",
+            # Three states are cut to two, so nothing refuses them.
+            "test_bad_input.py::test_more_initial_states_than_the_layer_has_are_refused_except_by_keras_3_gru",
+        ),
+    ),
+    "ForgetfulStatefulGRU": Fault(
+        "stateful",
+        "with stateful=True, sets its states back to zeros at every call",
+        claims(
+            "test_stateful.py::test_state_carries_from_one_call_to_the_next",
+            "test_stateful.py::test_state_carries_between_batches_of_one_predict",
+        ),
+    ),
+    "ResetIgnoredGRU": Fault(
+        "stateful",
+        "reset_states() and reset_state() do nothing",
+        claims(
+            "test_stateful.py::test_reset_states_sets_the_states_back_to_zeros",
+            "test_stateful.py::test_reset_state_is_the_keras_3_name",
+            # Chapter 13 resets its one predict model per layer before each claim; here the model
+            # still holds the states of the claim before (the run keeps each chapter in file order).
+            "test_stateful.py::test_state_carries_between_batches_of_one_predict",
+        ),
+    ),
+    "OutputsCLSTM": Fault(
+        "cells",
+        "Keras' own LSTM, whose catalogue entry names a cell that outputs c instead of h",
+        claims(
+            "test_cells.py::test_rnn_of_a_cell_returns_what_the_layer_returns",
+            "test_cells.py::test_rnn_of_a_cell_matches_the_float64_reference",
+        ),
+    ),
+}
+
+# The ConvLSTM2D subclass tests/broken_convlstm.py plants, by the case ids it fails.
+CONVLSTM_FAULT = "SwappedStatesConvLSTM2D"
+CONVLSTM_FAILS = claims(
+    "test_convlstm.py::test_output_is_h",
+    "test_convlstm.py::test_last_step_of_the_sequence_is_h",
+    "test_convlstm.py::test_h_is_bounded_by_tanh_of_c",
+)
+
+FAILED = ("failed", "error", "xpassed")
+RUNS: dict = {}  # each run of the spec, made once by the first test that needs it
+
+
+def copy_suite(pytester) -> None:
+    """The spec as a user runs it, the self-tests' layers and plugins, and the examples, in pytester's directory."""
+    for name in ("conftest.py", "pytest.ini"):
+        shutil.copy(ROOT / name, pytester.path)
+    for folder in ("spec", "examples"):
+        shutil.copytree(ROOT / folder, pytester.path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("broken_layers.py", "broken_convlstm.py", "no_shrinking.py"):
+        shutil.copy(HERE / name, pytester.path)
+
+
+def run_spec(pytester, monkeypatch, key: str, spec_layers: str | None, *args: str) -> list:
+    """The spec's results (spec/report_render.py's Result per test), run once per key in a subprocess.
+
+    A run that times out or writes no results is remembered too, so that the tests after it fail at once.
+    """
+    if key not in RUNS:
+        copy_suite(pytester)
+        if spec_layers:
+            monkeypatch.setenv("SPEC_LAYERS", spec_layers)
+        else:
+            monkeypatch.delenv("SPEC_LAYERS", raising=False)
+        log = pytester.path / "reports" / "results.jsonl"
+        try:
+            outcome = pytester.runpytest_subprocess(*RUN_OPTIONS, *args, timeout=RUN_TIMEOUT)
+        except pytester.TimeoutExpired:
+            RUNS[key] = f"the spec ran for more than {RUN_TIMEOUT} s"
+        else:
+            if log.exists():
+                records = [json.loads(line) for line in log.read_text().splitlines()]
+                RUNS[key] = report_render.results_from_reports(records)
+            else:
+                RUNS[key] = f"the spec wrote no results:\n{outcome.stdout.str()[-3000:]}"
+    if isinstance(RUNS[key], str):
+        pytest.fail(RUNS[key])
+    return RUNS[key]
+
+
+@pytest.fixture
+def broken_run(pytester, monkeypatch) -> list:
+    """The whole spec on every broken layer, in two xdist workers, each chapter in one worker and in
+    file order, as a run without xdist has it (chapter 13 reuses one model per layer across claims)."""
+    return run_spec(pytester, monkeypatch, "broken", "broken_layers:UNDER_TEST", "-n", "2", "--dist", "loadfile")
+
+
+def case_id(result) -> str:
+    return result.nodeid.partition("[")[2]
+
+
+def function_of(result) -> str:
+    """'test_flags.py::test_configurations_agree_where_they_overlap' for a result of that test."""
+    module, _, name = result.nodeid.partition("::")
+    return f"{Path(module).name}::{name.split('[')[0]}"
+
+
+def results_about(results: list, name: str) -> list:
+    return [result for result in results if name in case_id(result)]
+
+
+def check_outcomes(results: list, expected_failures: frozenset) -> list[str]:
+    """Problems with a layer's results: unexpected failures or passes, and undocumented skips."""
+    failed = {function_of(r) for r in results if r.outcome in FAILED}
+    problems = [f"failed, but the fault should not break it: {t}" for t in sorted(failed - expected_failures)]
+    problems += [f"did not fail, but the fault breaks it: {t}" for t in sorted(expected_failures - failed)]
+    problems += [
+        f"skipped for an undocumented reason: {r.nodeid}: {r.detail}"
+        for r in results
+        if r.outcome == "skipped" and not any(reason in r.detail for reason in DOCUMENTED_SKIPS)
+    ]
+    return problems
+
+
+def record_catch(record_property, name: str, family: str, results: list) -> None:
+    """What the figure in the terminal summary (tests/conftest.py) reports for this fault."""
+    caught_by = sorted({function_of(r) for r in results if r.outcome in FAILED})
+    record_property("planted_fault", {"fault": name, "family": family, "caught_by": caught_by})
+
+
+@pytest.mark.parametrize("name", FAULTS)
+def test_the_spec_fails_exactly_the_claims_the_fault_breaks(name, broken_run, record_property):
+    fault = FAULTS[name]
+    results = results_about(broken_run, name)
+    assert results, f"no test ran on {name}"
+    record_catch(record_property, name, fault.family, results)
+    problems = check_outcomes(results, fault.fails)
+    assert not problems, f"{name} ({fault.breaks}):\n" + "\n".join(problems)
+
+
+def test_each_test_of_the_run_is_about_one_layer_or_passes(broken_run):
+    """Every broken layer has its expected failures here; no test id names two broken layers (the
+    attribution above would be ambiguous), and the tests that name none (claims about Keras' own
+    classes, or about no layer) did not fail."""
+    assert list(FAULTS) == [entry.name for entry in broken_layers.BROKEN]
+    names = [entry.name for entry in broken_layers.UNDER_TEST] + ["RNN(LSTMCell)"]
+    ambiguous = [r.nodeid for r in broken_run if sum(name in case_id(r) for name in names) > 1]
+    unattributed = [r for r in broken_run if not any(name in case_id(r) for name in names)]
+    assert not ambiguous
+    assert [r.nodeid for r in unattributed if r.outcome in FAILED] == []
+
+
+# The claims that compare numbers with the float64 reference: without one, they skip, all of their
+# cases, and nothing else does (h = o * tanh(c) skips too: it reads LSTM's weight layout, which a
+# layer vouches for by naming spec.reference.lstm as its reference).
+NEED_A_REFERENCE = STATES_AGAINST_THE_REFERENCE | claims(
+    RELATIONS + "h_is_output_gate_times_tanh_of_c",
+    "test_go_backwards.py::test_returned_sequence_is_in_processing_order",
+    BIDIRECTIONAL + "output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode",
+    "test_state_passing.py::test_encoder_states_start_the_decoder",
+    "test_stateful.py::test_state_carries_from_one_call_to_the_next",
+    "test_stateful.py::test_state_carries_between_batches_of_one_predict",
+    "test_cells.py::test_rnn_of_a_cell_matches_the_float64_reference",
+)
+
+
+def test_a_layer_without_a_reference_skips_exactly_the_claims_that_need_one(broken_run):
+    # Chapter 15's ids name the entry's cell, RNN(LSTMCell), which no other entry names.
+    name = broken_layers.WITHOUT_REFERENCE.name
+    results = results_about(broken_run, name) + results_about(broken_run, "RNN(LSTMCell)")
+    assert [r.nodeid for r in results if r.outcome not in ("passed", "skipped", "xfailed")] == []
+    skipped = {function_of(r) for r in results if r.outcome == "skipped"}
+    assert skipped == NEED_A_REFERENCE
+    partly = {function_of(r) for r in results if r.outcome != "skipped"} & NEED_A_REFERENCE
+    assert partly == set(), "a claim that needs the reference ran some of its cases without it"
+
+
+def test_every_chapter_is_needed_by_a_fault():
+    """Each chapter module is named in some fault's expected failures, so removing it breaks a self-test."""
+    chapters = {path.name for path in (ROOT / "spec").glob("test_*.py")}
+    named = {test.split("::")[0] for fault in FAULTS.values() for test in fault.fails}
+    named |= {test.split("::")[0] for test in CONVLSTM_FAILS}
+    assert chapters - named == set()
+
+
+def test_a_convlstm_fault_fails_the_convlstm_claims(pytester, monkeypatch, record_property):
+    """ConvLSTM2D replaced by a subclass returning [output, c, h]: its h claims fail, ConvLSTM1D's hold.
+
+    Only chapter 17 runs: it is the only chapter that reads keras.layers.ConvLSTM2D.
+    """
+    readers = [path.name for path in (ROOT / "spec").glob("*.py") if "ConvLSTM2D" in path.read_text()]
+    assert readers == ["test_convlstm.py"]
+    results = run_spec(pytester, monkeypatch, "convlstm", None, "-p", "broken_convlstm", "spec/test_convlstm.py")
+    broken = results_about(results, CONVLSTM_FAULT)
+    assert broken and len(broken) < len(results), "the ConvLSTM1D cases ran beside the broken ConvLSTM2D's"
+    record_catch(record_property, CONVLSTM_FAULT, "ConvLSTM (Keras' own class)", broken)
+    assert check_outcomes(broken, CONVLSTM_FAILS) == []
+    assert [r.nodeid for r in results if r not in broken and r.outcome != "passed"] == []
+
+
+def test_the_readme_example_passes_the_spec(pytester, monkeypatch):
+    """The README's own layer (examples/coupled_lstm.py) passes every claim that applies to it."""
+    results = run_spec(pytester, monkeypatch, "example", "examples.coupled_lstm:LAYERS")
+    assert [r.nodeid for r in results if r.outcome in FAILED] == []
+    assert check_outcomes(results, frozenset()) == []
+    # The claims about Keras' own classes skip; chapter 15 runs on the example's own cell.
+    ran = {function_of(r) for r in results if r.outcome == "passed"}
+    assert "test_cells.py::test_rnn_of_a_cell_matches_the_float64_reference" in ran
+    assert not any(function_of(r).startswith("test_convlstm.py") for r in results if r.outcome == "passed")

@@ -20,6 +20,7 @@ import numpy as np
 
 from spec.catalogue import LAYERS, SEQUENCES_STATE, RecurrentLayer, reference_of
 from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Case, Dims, inputs_for, set_seeded_weights
+from spec.semantics import returned_by_reference
 from spec.subject import as_list, keras, to_numpy
 
 MASK_DIMS = Dims(batch=4, timesteps=6, features=3, units=5)
@@ -78,8 +79,7 @@ def returned_names(case: Case) -> list[str]:
 def reference_outputs(case: Case, observed, mask=None) -> tuple[list[str], list[np.ndarray]]:
     """Names and float64 reference values of the tensors the case returns, in order."""
     sequence, states = reference_run(case.layer, observed.weights, observed.inputs, mask)
-    expected = [sequence if case.flags.return_sequences else sequence[:, -1]]
-    return returned_names(case), expected + (states if case.flags.return_state else [])
+    return returned_names(case), returned_by_reference(case, sequence, states)
 
 
 @dataclass(frozen=True)

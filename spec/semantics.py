@@ -14,3 +14,9 @@ def expected_structure(case) -> tuple[list[str], list[tuple]]:
         names += list(case.layer.state_names)
         shapes += [(d.batch, d.units)] * len(case.layer.state_names)
     return names, shapes
+
+
+def returned_by_reference(case, sequence, states) -> list:
+    """A reference run cut to what the case returns: the sequence or its last step, then the states."""
+    output = sequence if case.flags.return_sequences else sequence[:, -1]
+    return [output, *(states if case.flags.return_state else [])]

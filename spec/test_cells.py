@@ -37,6 +37,7 @@ from spec.catalogue import (
     reference_of,
 )
 from spec.observe import WEIGHT_SCALE, Case, Dims, build, inputs_for, observe
+from spec.semantics import returned_by_reference
 from spec.subject import keras, to_numpy
 from spec.verify import reference_tolerance
 
@@ -268,9 +269,7 @@ def test_rnn_of_a_cell_matches_the_float64_reference(case, verify):
     """RNN(cell) with a built-in cell matches the float64 reference of the matching layer."""
     observed = observe(case)
     sequence, states = reference_of(case.layer)(observed.weights, observed.inputs)
-    expected = [sequence if case.flags.return_sequences else sequence[:, -1]]
-    if case.flags.return_state:
-        expected += states
+    expected = returned_by_reference(case, sequence, states)
     names = returned_names(case)
     verify.structure(observed.outputs, [item.shape for item in expected], names=names)
     for name, got, want in zip(names, observed.outputs, expected):

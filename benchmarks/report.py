@@ -9,6 +9,7 @@ side in the run, every figure with its spread (IQR), and a plot.
 The summary is ratios rather than absolute figures: both terms of a ratio come from the same run,
 measured close together on the same machine, so a ratio holds better than a figure while other
 work slows the machine down. Only the JSON is read (no Keras import), so regenerating is quick.
+The run's own conftest uses `pooled_over_passes` to write that JSON.
 """
 
 import argparse
@@ -20,6 +21,8 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+
+from pytest_benchmark.stats import Stats
 
 COMPILED = "compiled"  # the path every other path is compared with
 PLAIN = "default"  # neither return_sequences nor return_state
@@ -41,6 +44,7 @@ class Figure:
     median: float
     q1: float
     q3: float
+    pass_medians: tuple[float, ...] = ()  # the median of each pass the figure pools
 
     @property
     def iqr(self) -> float:
@@ -77,10 +81,39 @@ def load(path: Path) -> Run:
     figures = []
     for bench in data["benchmarks"]:
         params, stats = bench["params"], bench["stats"]
-        figures.append(
-            Figure(*(params[field] for field in KEY), stats["median"], stats["q1"], stats["q3"])
-        )
+        passes = tuple(bench["extra_info"].get("pass_medians", ()))
+        figures.append(Figure(*(params[field] for field in KEY), stats["median"], stats["q1"], stats["q3"], passes))
     return Run(Path(path), figures, data["machine_info"], data.get("commit_info", {}), data.get("run", {}), data["datetime"])
+
+
+def pooled_over_passes(entries: list[dict], rounds: dict[str, list[float]]) -> list[dict]:
+    """One entry per benchmark from pytest-benchmark's entries of its passes (tests named
+    BENCHMARK-passN), with statistics over the rounds of all passes (pytest-benchmark's own Stats)
+    and each pass's median in extra_info["pass_medians"]. `rounds`: each test's timed rounds, by
+    its full name."""
+    passes = defaultdict(list)
+    for entry in entries:
+        passes[entry["param"].removesuffix(f"-pass{entry['params']['pass_number']}")].append(entry)
+    pooled = []
+    for name, entries_of_benchmark in passes.items():
+        stats = Stats()
+        for entry in entries_of_benchmark:
+            for duration in rounds[entry["fullname"]]:
+                stats.update(duration)
+        first = entries_of_benchmark[0]
+        data = {"data": stats.data} if "data" in first["stats"] else {}
+        pooled.append(
+            {
+                **first,
+                "name": first["name"].replace(first["param"], name),
+                "fullname": first["fullname"].replace(first["param"], name),
+                "param": name,
+                "params": {k: v for k, v in first["params"].items() if k != "pass_number"},
+                "extra_info": {**first["extra_info"], "pass_medians": [e["stats"]["median"] for e in entries_of_benchmark]},
+                "stats": {**stats.as_dict(), **data, "iterations": first["stats"]["iterations"]},
+            }
+        )
+    return pooled
 
 
 # Ratios.
@@ -258,9 +291,12 @@ def description(timing: dict | None) -> str:
     """What is measured and how; the timing budget as the run recorded it."""
     if timing:
         how = (
-            f"each path is called {timing['warmup_calls']} times first (the first call traces or compiles), "
-            f"then timed for about {timing['seconds_per_benchmark']} s, at least {timing['min_rounds']} and "
-            f"at most {timing['max_rounds']} calls"
+            f"the grid runs {timing['passes']} times over, one pass after the other; in each pass a path is "
+            f"called first, {timing['warmup_calls']} times in the first pass (the first call traces or compiles) "
+            f"and {timing['warmup_calls_later']} in the others, then timed for "
+            f"about {timing['seconds_per_pass']} s, at least {timing['min_rounds_per_pass']} and at most "
+            f"{timing['max_rounds_per_pass']} calls. A figure pools the rounds of all passes, so its spread "
+            "covers the whole run, not one moment of it"
         )
     else:
         how = "each path is called first (the first call traces or compiles), then timed (benchmarks/runs.py)"
@@ -277,8 +313,9 @@ weights timed along five paths, from a numpy batch to numpy outputs.
   skipped with its reason.
 - Devices: CPU, and the first visible GPU with TF32 off, cuDNN kernels required for GRU and LSTM
   (`use_cudnn=True`, Keras 3 on TensorFlow), and its outputs checked against the CPU's.
-- Timing: {how}; figures are medians with the interquartile range (IQR). Every timed path's
-  outputs are checked against the spec's float64 reference.
+- Timing: {how}.
+- Figures are medians with the interquartile range (IQR). Every timed path's outputs are checked
+  against the spec's float64 reference.
 """
 
 
@@ -304,7 +341,20 @@ def machine_section(run: Run) -> str:
             f"- GPUs visible: {', '.join(machine.get('gpus') or []) or 'none'}",
             f"- Ran on: {devices}; GPU matmuls kept in float32 by {info.get('float32', '?')}",
             f"- Load average (1, 5, 15 min) at the end of the run: {info.get('load_average_at_end', '?')}",
+            f"- Drift between passes: {pass_drift(run)}",
         ]
+    )
+
+
+def pass_drift(run: Run) -> str:
+    """How far a benchmark's pass medians lie apart (largest over smallest), over the run's benchmarks."""
+    spreads = sorted(max(f.pass_medians) / min(f.pass_medians) - 1 for f in run.figures if len(f.pass_medians) > 1)
+    if not spreads:
+        return "one pass only"
+    return (
+        f"a benchmark's largest pass median exceeded its smallest by {statistics.median(spreads):.0%} "
+        f"(median over {len(spreads)} benchmarks), {spreads[int(0.9 * (len(spreads) - 1))]:.0%} "
+        f"(90th percentile), at most {spreads[-1]:.0%}"
     )
 
 

@@ -32,10 +32,17 @@ LAYERS_BY_NAME = {str(layer): layer for layer in LAYERS}
 FLAGS_BY_NAME = {str(flags): flags for flags in FLAGS}
 
 # How each benchmark is timed (the test module times; the results file records these).
-WARMUP_CALLS = 2  # the first traces (predict, compiled) or compiles (XLA); the second is steady
-SECONDS_PER_BENCHMARK = 0.4  # 360 benchmarks on CPU within the 10-minute budget, builds included
-MIN_ROUNDS = 5  # enough for a median and an interquartile range
-MAX_ROUNDS = 1000
+# Each benchmark is timed in PASSES passes over the whole grid, and its figures come from the rounds
+# of all passes pooled (benchmarks/conftest.py). Rounds timed back to back share the machine's state
+# of that moment, so their spread understates how far a median moves between runs: on the shared
+# 2-core machine of BENCHMARKS.md, two single-pass runs four minutes apart disagreed beyond the
+# larger IQR on 57 of 360 medians, by up to 50%, while rounds within a pass varied by a few percent.
+PASSES = 5
+WARMUP_CALLS = 2  # in the first pass: the first call traces (predict, compiled) or compiles (XLA)
+WARMUP_CALLS_LATER = 1  # in later passes: one steady call, which also times a call
+SECONDS_PER_PASS = 0.15  # 5 passes of 360 benchmarks on CPU within the 10-minute budget, builds included
+MIN_ROUNDS_PER_PASS = 2  # 10 pooled rounds at least: enough for a median and an interquartile range
+MAX_ROUNDS_PER_PASS = 400
 
 
 @dataclass(frozen=True)

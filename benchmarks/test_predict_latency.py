@@ -5,9 +5,11 @@ goes: a tiny layer's Model.predict costs tens of milliseconds, the same layer in
 function a fraction of one. Each benchmark also checks what the path returned, so a figure is
 never the time of a wrong answer.
 
-Each path is called WARMUP_CALLS times before it is timed (the first call traces or compiles),
-then timed for about SECONDS_PER_BENCHMARK, at least MIN_ROUNDS and at most MAX_ROUNDS calls
-(benchmarks/runs.py).
+The grid runs PASSES times over, one pass after the other, and the conftest pools each benchmark's
+rounds from every pass, so its figures span the run rather than one moment of it. In each pass a
+path is called before it is timed, WARMUP_CALLS times in the first pass (the first call traces or
+compiles) and WARMUP_CALLS_LATER in the others, then timed for about SECONDS_PER_PASS, at least
+MIN_ROUNDS_PER_PASS and at most MAX_ROUNDS_PER_PASS calls (benchmarks/runs.py).
 """
 
 import math
@@ -16,11 +18,13 @@ import time
 import pytest
 
 from benchmarks.runs import (
-    MAX_ROUNDS,
-    MIN_ROUNDS,
+    MAX_ROUNDS_PER_PASS,
+    MIN_ROUNDS_PER_PASS,
+    PASSES,
     PATHS,
-    SECONDS_PER_BENCHMARK,
+    SECONDS_PER_PASS,
     WARMUP_CALLS,
+    WARMUP_CALLS_LATER,
     Setting,
     agreement_tolerance,
     chosen_devices,
@@ -43,7 +47,7 @@ QUICK = {"layers": (LSTM,), "flags": (DEFAULT, SEQUENCES_STATE), "batches": (32,
 
 
 def grid(quick: bool, devices: tuple[str, ...]) -> list[Setting]:
-    """Every benchmark, ordered so that the paths of one model run one after the other."""
+    """Every benchmark once, ordered so that the paths of one model run one after the other."""
     chosen = QUICK if quick else FULL
     return [
         Setting(str(layer), str(flags), batch, timesteps, device, path)
@@ -61,17 +65,24 @@ def pytest_generate_tests(metafunc):
         config = metafunc.config
         settings = grid(config.getoption("quick"), chosen_devices(config.getoption("device")))
         metafunc.parametrize(
-            ["layer", "flags", "batch", "timesteps", "device", "path"],
-            [pytest.param(*vars(s).values(), id=str(s), marks=pytest.mark.benchmark(group=s.group)) for s in settings],
+            ["layer", "flags", "batch", "timesteps", "device", "path", "pass_number"],
+            [
+                pytest.param(*vars(s).values(), number, id=f"{s}-pass{number}", marks=pytest.mark.benchmark(group=s.group))
+                for number in range(1, PASSES + 1)
+                for s in settings
+            ],
         )
 
 
 def rounds_for(seconds_per_call: float) -> int:
-    return max(MIN_ROUNDS, min(MAX_ROUNDS, math.ceil(SECONDS_PER_BENCHMARK / seconds_per_call)))
+    return max(MIN_ROUNDS_PER_PASS, min(MAX_ROUNDS_PER_PASS, math.ceil(SECONDS_PER_PASS / seconds_per_call)))
 
 
-def test_predict_latency(layer, flags, batch, timesteps, device, path, benchmark, verify):
-    """Every path returns the float64 reference's numbers within float32 rounding, and a GPU what the CPU returns."""
+def test_predict_latency(layer, flags, batch, timesteps, device, path, pass_number, benchmark, verify):
+    """Every path returns the float64 reference's numbers within float32 rounding, and a GPU what the CPU returns.
+
+    The conftest pools the passes (`pass_number`) into one figure.
+    """
     setting = Setting(layer, flags, batch, timesteps, device, path)
     if not device_visible(device):
         pytest.skip(f"no {device} visible to the {backend_name()} backend: the {device} benchmarks run where one is")
@@ -84,7 +95,7 @@ def test_predict_latency(layer, flags, batch, timesteps, device, path, benchmark
         return as_list(function(prepared.inputs))
 
     with device_scope(device):
-        for _ in range(WARMUP_CALLS):
+        for _ in range(WARMUP_CALLS if pass_number == 1 else WARMUP_CALLS_LATER):
             started = time.perf_counter()
             outputs = run()
             seconds_per_call = time.perf_counter() - started

@@ -36,6 +36,7 @@ from benchmarks.runs import (
     tracing_count,
 )
 from spec.catalogue import DEFAULT, FLAGS, LAYERS, LSTM, SEQUENCES_STATE
+from spec.semantics import returned_names
 from spec.subject import as_list, backend_name
 from spec.verify import reference_tolerance
 
@@ -121,8 +122,7 @@ def test_predict_latency(layer, flags, batch, timesteps, device, path, pass_numb
 
 def check_outputs(check, setting: Setting, outputs: list) -> None:
     """The outputs against the float64 reference; on a GPU, also against the CPU's direct call."""
-    flag_set = setting.flag_set
-    names = ["output", *(f"state {name}" for name in setting.recurrent.state_names if flag_set.return_state)]
+    names = returned_names(setting.case)
     expected = reference_outputs(*setting.model_key)
     check.holds(
         len(outputs) == len(expected),

@@ -20,7 +20,7 @@ import numpy as np
 
 from spec.catalogue import LAYERS, SEQUENCES_STATE, RecurrentLayer, reference_of
 from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Case, Dims, inputs_for, set_seeded_weights
-from spec.semantics import returned_by_reference
+from spec.semantics import returned_by_reference, returned_names
 from spec.subject import as_list, keras, to_numpy
 
 MASK_DIMS = Dims(batch=4, timesteps=6, features=3, units=5)
@@ -68,12 +68,6 @@ def reference_run(layer: RecurrentLayer, weights, inputs, mask=None):
     """The float64 reference with the layer's own go_backwards and zero_output_for_mask options."""
     options = {k: v for k, v in layer.options.items() if k in REFERENCE_OPTIONS}
     return reference_of(layer)(weights, inputs, mask=mask, **options)
-
-
-def returned_names(case: Case) -> list[str]:
-    """What the case returns, in order: "sequence" or "output", then "state h" (, "state c")."""
-    states = [f"state {name}" for name in case.layer.state_names] if case.flags.return_state else []
-    return ["sequence" if case.flags.return_sequences else "output", *states]
 
 
 def reference_outputs(case: Case, observed, mask=None) -> tuple[list[str], list[np.ndarray]]:

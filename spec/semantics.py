@@ -16,6 +16,14 @@ def expected_structure(case) -> tuple[list[str], list[tuple]]:
     return names, shapes
 
 
+def returned_names(case) -> list[str]:
+    """What each returned tensor is, in order, for messages and observations: "output" (the whole
+    sequence with return_sequences=True, as the docstrings call it), then "state h" (and "state c")
+    with return_state=True."""
+    states = [f"state {name}" for name in case.layer.state_names] if case.flags.return_state else []
+    return ["output", *states]
+
+
 def returned_by_reference(case, sequence, states) -> list:
     """A reference run cut to what the case returns: the sequence or its last step, then the states."""
     output = sequence if case.flags.return_sequences else sequence[:, -1]

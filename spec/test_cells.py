@@ -37,7 +37,7 @@ from spec.catalogue import (
     reference_of,
 )
 from spec.observe import WEIGHT_SCALE, Case, Dims, build, inputs_for, observe
-from spec.semantics import returned_by_reference
+from spec.semantics import returned_by_reference, returned_names
 from spec.subject import keras, to_numpy
 from spec.verify import reference_tolerance
 
@@ -195,12 +195,6 @@ def shapes_of(value):
     if isinstance(value, list):
         return [shapes_of(item) for item in value]
     return tuple(np.shape(value))
-
-
-def returned_names(case: Case) -> list[str]:
-    """What each returned tensor is, in order: the output, then the states with return_state=True."""
-    states = [f"state {name}" for name in case.layer.state_names] if case.flags.return_state else []
-    return ["output", *states]
 
 
 @functools.cache

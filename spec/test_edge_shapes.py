@@ -20,7 +20,7 @@ from spec.catalogue import DEFAULT, LAYERS, SEQUENCES_STATE, reference_of
 from spec.observe import NOTES_DIMS, Case, build, cases, inputs_for, observe, set_seeded_weights
 from spec.subject import as_list, keras
 from spec.refusals import Refusal, check_refused, expected_outcome
-from spec.semantics import returned_by_reference
+from spec.semantics import returned_by_reference, returned_names
 from spec.verify import reference_tolerance
 
 ONE_STEP = replace(NOTES_DIMS, timesteps=1)
@@ -40,8 +40,7 @@ ZERO_TIMESTEPS = {
 def reference_outputs(case: Case, weights, inputs) -> tuple[list[str], list[np.ndarray]]:
     """What the case should return, from the float64 reference: names and arrays, in order."""
     sequence, states = reference_of(case.layer)(weights, inputs)
-    names = ["output"] + ([f"state {name}" for name in case.layer.state_names] if case.flags.return_state else [])
-    return names, returned_by_reference(case, sequence, states)
+    return returned_names(case), returned_by_reference(case, sequence, states)
 
 
 def check_against_reference(verify, case: Case, outputs, weights, inputs, *, where: str = "") -> None:

@@ -27,7 +27,7 @@ from spec.catalogue import (
     reference_of,
 )
 from spec.observe import NOTES_DIMS, Case, Dims, observe
-from spec.semantics import returned_by_reference
+from spec.semantics import returned_by_reference, returned_names
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
 
@@ -49,12 +49,6 @@ def same_function_tolerance(dims: Dims) -> float:
     recurrent product, 2 after (observed: up to 1.2e-7 apart for LSTM), and on a GPU the default
     layer may run a fused cuDNN kernel that unroll=True rules out."""
     return 2 * reference_tolerance(dims)
-
-
-def returned_names(case: Case) -> list[str]:
-    """What each returned tensor is, in order: the output, then the states with return_state=True."""
-    states = [f"state {name}" for name in case.layer.state_names] if case.flags.return_state else []
-    return ["output", *states]
 
 
 def raised_by(action) -> str:

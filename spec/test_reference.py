@@ -9,7 +9,7 @@ import pytest
 
 from spec.catalogue import LAYER_VARIANTS, reference_of
 from spec.observe import cases, observe
-from spec.semantics import returned_by_reference
+from spec.semantics import returned_by_reference, returned_names
 from spec.verify import reference_tolerance
 
 
@@ -19,9 +19,7 @@ def test_every_returned_tensor_matches_the_float64_reference(case, verify):
     observed = observe(case)
     sequence, states = reference_of(case.layer)(observed.weights, observed.inputs)
     expected = returned_by_reference(case, sequence, states)
-    names = ["output"]
-    if case.flags.return_state:
-        names += [f"state {name}" for name in case.layer.state_names]
+    names = returned_names(case)
     verify.holds(
         len(observed.outputs) == len(expected),
         what="number of returned tensors",

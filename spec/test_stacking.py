@@ -15,7 +15,7 @@ import pytest
 
 from spec.catalogue import DEFAULT, FLAGS, LAYERS, SEQUENCES, Flags, RecurrentLayer, reference_of
 from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for
-from spec.semantics import returned_by_reference
+from spec.semantics import returned_by_reference, returned_names
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
 
@@ -154,9 +154,7 @@ def test_a_stack_matches_the_reference_chained_layer_after_layer(case, verify):
     first_sequence, _ = reference(first_weights, x)
     sequence, states = reference(top_weights, first_sequence)
     expected = returned_by_reference(case, sequence, states)
-    names = ["output"]
-    if case.flags.return_state:
-        names += [f"state {name}" for name in case.layer.state_names]
+    names = returned_names(case)
     verify.structure(outputs, [item.shape for item in expected], names=names)
     for name, got, want in zip(names, outputs, expected):
         verify.equal(

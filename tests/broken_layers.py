@@ -198,6 +198,24 @@ class MaskOnStatesLSTM(keras.layers.LSTM):
 
 
 @serializable
+class ProcessingOrderMaskLSTM(keras.layers.LSTM):
+    """With go_backwards=True, passes the mask on reversed: in the processing order of the sequence
+    it travels with, instead of the input's order that Keras keeps."""
+
+    def compute_mask(self, inputs, mask):
+        passed_on = super().compute_mask(inputs, mask)
+        if not self.go_backwards:
+            return passed_on
+        if isinstance(passed_on, (list, tuple)):  # with return_state: the output's mask, then the states' (None)
+            return [flipped_in_time(passed_on[0]), *passed_on[1:]]
+        return flipped_in_time(passed_on)
+
+
+def flipped_in_time(mask):
+    return None if mask is None else keras.ops.flip(mask, axis=1)
+
+
+@serializable
 class GoBackwardsLostInConfigLSTM(keras.layers.LSTM):
     """from_config drops go_backwards: a copy made through the config, as Bidirectional makes, runs forwards."""
 
@@ -289,6 +307,7 @@ BROKEN = (
     lstm_like("InputOrderGoBackwardsLSTM", InputOrderGoBackwardsLSTM),
     gru_like("MaskIgnoredGRU", MaskIgnoredGRU),
     lstm_like("MaskOnStatesLSTM", MaskOnStatesLSTM),
+    lstm_like("ProcessingOrderMaskLSTM", ProcessingOrderMaskLSTM),
     lstm_like("GoBackwardsLostInConfigLSTM", GoBackwardsLostInConfigLSTM),
     gru_like("ReturnStateLostInConfigGRU", ReturnStateLostInConfigGRU),
     lstm_like("ZeroInitialCellLSTM", ZeroInitialCellLSTM),

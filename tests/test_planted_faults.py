@@ -371,6 +371,13 @@ FAULTS = {
         "passes the mask on with every returned tensor, whatever return_sequences",
         claims("test_masking.py::test_mask_is_passed_on_only_with_return_sequences"),
     ),
+    "ProcessingOrderMaskLSTM": Fault(
+        "the mask passed on",
+        "with go_backwards=True, passes the mask on reversed, in processing order",
+        # Only chapter 10 reads what a go_backwards layer passes on; Bidirectional computes its
+        # own mask and does not ask its layers.
+        claims("test_masking.py::test_go_backwards_passes_the_mask_on_in_input_order"),
+    ),
     "GoBackwardsLostInConfigLSTM": Fault(
         "Bidirectional",
         "from_config drops go_backwards, so Bidirectional's backward copy runs forwards",

@@ -32,11 +32,12 @@ LAYERS_BY_NAME = {str(layer): layer for layer in LAYERS}
 FLAGS_BY_NAME = {str(flags): flags for flags in FLAGS}
 
 # How each benchmark is timed (the test module times; the results file records these).
-# Each benchmark is timed in PASSES passes over the whole grid, and its figures come from the rounds
-# of all passes pooled (benchmarks/conftest.py). Rounds timed back to back share the machine's state
-# of that moment, so their spread understates how far a median moves between runs: on the shared
-# 2-core machine of BENCHMARKS.md, two single-pass runs four minutes apart disagreed beyond the
-# larger IQR on 57 of 360 medians, by up to 50%, while rounds within a pass varied by a few percent.
+# Each benchmark is timed in PASSES passes over the whole grid, and its figures come from the
+# rounds of all passes pooled (report.pooled_over_passes, called by the conftest). Rounds timed back
+# to back share the machine's state of that moment, so their spread understates how far a median
+# moves between runs: on the shared 2-core machine of BENCHMARKS.md, two single-pass runs four
+# minutes apart disagreed beyond the larger IQR on 57 of 360 medians, by up to 50%, while rounds
+# within a pass varied by a few percent.
 PASSES = 5
 WARMUP_CALLS = 2  # in the first pass: the first call traces (predict, compiled) or compiles (XLA)
 WARMUP_CALLS_LATER = 1  # in later passes: one steady call, which also times a call

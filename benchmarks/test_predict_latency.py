@@ -38,7 +38,6 @@ from benchmarks.runs import (
 from spec.catalogue import DEFAULT, FLAGS, LAYERS, LSTM, SEQUENCES_STATE
 from spec.semantics import returned_names
 from spec.subject import as_list, backend_name
-from spec.verify import reference_tolerance
 
 BATCHES = (1, 32, 256)
 TIMESTEPS = (10, 100)
@@ -124,26 +123,17 @@ def check_outputs(check, setting: Setting, outputs: list) -> None:
     """The outputs against the float64 reference; on a GPU, also against the CPU's direct call."""
     names = returned_names(setting.case)
     expected = reference_outputs(*setting.model_key)
-    check.holds(
-        len(outputs) == len(expected),
-        what="number of returned tensors",
-        details=f"{len(outputs)} returned, the reference has {len(expected)} ({', '.join(names)})",
-    )
+    check.count(outputs, expected, names=names)
     where = f"{setting.device} {setting.path}"
-    for name, got, want in zip(names, outputs, expected):
-        check.equal(
-            got,
-            want,
-            what=f"{where} {name} against the float64 reference",
-            atol=reference_tolerance(setting.dims),
-            why="float32 rounding over T steps",
-        )
+    check.match_reference(
+        outputs, expected, names=names, dims=setting.dims, what=where + " {name} against the float64 reference"
+    )
     if setting.device != "CPU":
-        for name, got, on_cpu in zip(names, outputs, cpu_outputs(*setting.model_key)):
-            check.equal(
-                got,
-                on_cpu,
-                what=f"{where} {name} against the CPU direct call",
-                atol=agreement_tolerance(setting.dims),
-                why="each within float32 rounding of the float64 result",
-            )
+        check.each_equal(
+            outputs,
+            cpu_outputs(*setting.model_key),
+            names=names,
+            what=where + " {name} against the CPU direct call",
+            atol=agreement_tolerance(setting.dims),
+            why="each within float32 rounding of the float64 result",
+        )

@@ -24,7 +24,6 @@ from spec.catalogue import LAYERS, SEQUENCES_STATE, reference_of
 from spec.observe import Case, Dims, inputs_for, set_seeded_weights
 from spec.refusals import Refusal, check_refused, described, expected_outcome, run_steps
 from spec.subject import as_list, keras
-from spec.verify import reference_tolerance
 
 DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: no refusal depends on the length
 OTHER_FEATURES = 7
@@ -100,9 +99,8 @@ def check_run_from(verify, layer, rnn, outputs, states) -> None:
     """The sequence and final states match the float64 reference started from `states`."""
     __tracebackhide__ = True
     sequence, final_states = reference_of(layer)(rnn.get_weights(), inputs_for(DIMS), states)
-    atol = reference_tolerance(DIMS)
-    for name, got, want in zip(["sequence", *layer.state_names], outputs, [sequence, *final_states]):
-        verify.equal(got, want, what=f"{name} against the reference", atol=atol, why="float32 rounding over T steps")
+    names = ["sequence", *layer.state_names]
+    verify.match_reference(outputs, [sequence, *final_states], names=names, dims=DIMS)
 
 
 @pytest.mark.parametrize("given", ["array", "Input"])

@@ -226,9 +226,7 @@ def test_states_are_the_forward_layers_then_the_backward_layers(case, verify):
         what="number of returned states",
         details=f"{len(returned)} states returned, expected {len(expected)} ({', '.join(names)})",
     )
-    for name, got, want in zip(names, returned, expected):
-        atol = reference_tolerance(case.dims)
-        verify.equal(got, want, what=f"{name} against the reference", atol=atol, why="float32 rounding over T steps")
+    verify.match_reference(returned, expected, names=names, dims=case.dims)
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=str)
@@ -242,11 +240,14 @@ def test_output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode(case,
     run = observe_bidirectional(case)
     expected = documented_merge(case, reference_directions(case, run))
     names = ["output"] if len(expected) == 1 else ["forward output", "backward output"]
-    for name, got, want in zip(names, run.outputs, expected):
-        verify.equal(
-            got, want, what=f"{name} against the merged reference", atol=merged_tolerance(case),
-            why="float32 rounding over T steps, per direction",
-        )
+    verify.each_equal(
+        run.outputs,
+        expected,
+        names=names,
+        what="{name} against the merged reference",
+        atol=merged_tolerance(case),
+        why="float32 rounding over T steps, per direction",
+    )
 
 
 def backward_output(case: BidirectionalCase, run: Observation) -> np.ndarray:
@@ -305,8 +306,6 @@ def test_initial_state_first_half_is_forward_second_half_is_backward(case, verif
         what="number of returned tensors",
         details=f"{len(run.outputs)} returned, expected {len(expected)} ({', '.join(names)})",
     )
-    for name, got, want in zip(names, run.outputs, expected):
-        verify.equal(
-            got, want, what=f"{name} against the reference from the given initial state",
-            atol=reference_tolerance(case.dims), why="float32 rounding over T steps",
-        )
+    verify.match_reference(
+        run.outputs, expected, names=names, dims=case.dims, what="{name} against the reference from the given initial state"
+    )

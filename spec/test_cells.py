@@ -248,14 +248,14 @@ def test_rnn_of_a_cell_returns_what_the_layer_returns(case, verify):
     )
     names = returned_names(case)
     verify.structure(observed.outputs, [item.shape for item in expected.outputs], names=names)
-    for name, mine, theirs in zip(names, observed.outputs, expected.outputs):
-        verify.equal(
-            mine,
-            theirs,
-            what=f"{name} against {layer}'s",
-            atol=same_function_tolerance(case),
-            why="two float32 evaluations of the same equations",
-        )
+    verify.each_equal(
+        observed.outputs,
+        expected.outputs,
+        names=names,
+        what="{name} against " + f"{layer}'s",
+        atol=same_function_tolerance(case),
+        why="two float32 evaluations of the same equations",
+    )
 
 
 @pytest.mark.parametrize("case", CELL_CASES, ids=str)
@@ -266,14 +266,7 @@ def test_rnn_of_a_cell_matches_the_float64_reference(case, verify):
     expected = returned_by_reference(case, sequence, states)
     names = returned_names(case)
     verify.structure(observed.outputs, [item.shape for item in expected], names=names)
-    for name, got, want in zip(names, observed.outputs, expected):
-        verify.equal(
-            got,
-            want,
-            what=f"{name} against the reference",
-            atol=reference_tolerance(case.dims),
-            why="float32 rounding over T steps",
-        )
+    verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 
 
 def states_of_each_cell(returned_states: list) -> list[list]:

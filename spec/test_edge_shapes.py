@@ -21,7 +21,6 @@ from spec.observe import NOTES_DIMS, Case, build, cases, inputs_for, observe, se
 from spec.subject import as_list, keras
 from spec.refusals import Refusal, check_refused, expected_outcome
 from spec.semantics import returned_by_reference, returned_names
-from spec.verify import reference_tolerance
 
 ONE_STEP = replace(NOTES_DIMS, timesteps=1)
 NO_STEPS = replace(NOTES_DIMS, timesteps=0)
@@ -47,14 +46,9 @@ def check_against_reference(verify, case: Case, outputs, weights, inputs, *, whe
     """Every returned tensor, shape included, matches the reference within float32 rounding."""
     __tracebackhide__ = True
     names, expected = reference_outputs(case, weights, inputs)
-    verify.holds(
-        len(outputs) == len(expected),
-        what=f"number of returned tensors{where}",
-        details=f"{len(outputs)} returned, the reference has {len(expected)} ({', '.join(names)})",
-    )
-    atol = reference_tolerance(replace(case.dims, timesteps=inputs.shape[1]))
-    for name, got, want in zip(names, outputs, expected):
-        verify.equal(got, want, what=f"{name}{where} against the reference", atol=atol, why="float32 rounding over T steps")
+    verify.count(outputs, expected, names=names, what=f"number of returned tensors{where}")
+    dims = replace(case.dims, timesteps=inputs.shape[1])
+    verify.match_reference(outputs, expected, names=names, dims=dims, what="{name}" + f"{where} against the reference")
 
 
 # Both flags on return every tensor (sequence and states), neither flag the bare output; the

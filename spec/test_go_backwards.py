@@ -38,14 +38,8 @@ def test_every_returned_tensor_matches_the_backward_reference(case, verify):
     """With go_backwards=True every returned tensor matches the float64 reference run from the last step to the first."""
     observed = observe(case)
     names, expected = reference_outputs(case, observed)
-    verify.holds(
-        len(observed.outputs) == len(expected),
-        what="number of returned tensors",
-        details=f"{len(observed.outputs)} returned, the reference has {len(expected)} ({', '.join(names)})",
-    )
-    atol = reference_tolerance(case.dims)
-    for name, got, want in zip(names, observed.outputs, expected):
-        verify.equal(got, want, what=f"{name} against the reference", atol=atol, why="float32 rounding over T steps")
+    verify.count(observed.outputs, expected, names=names)
+    verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 
 
 @pytest.mark.parametrize("case", cases(BACKWARD_LAYERS, flags=[SEQUENCES, SEQUENCES_STATE], paths=PATHS, dims=DIMS), ids=str)
@@ -101,8 +95,7 @@ def test_equals_the_forward_layer_on_the_reversed_input(case, verify):
     )
     # Keras reverses the input and runs the same steps on the same numbers: exact.
     names = ["output", *(f"state {name}" for name in case.layer.state_names)]
-    for name, backward_tensor, forward_tensor in zip(names, observed.outputs, forward.outputs):
-        check.equal(backward_tensor, forward_tensor, what=f"{name} against the forward layer's on the reversed input")
+    check.each_equal(observed.outputs, forward.outputs, names=names, what="{name} against the forward layer's on the reversed input")
 
 
 @pytest.mark.parametrize("case", masked_cases(BACKWARD_LAYERS, flags=[SEQUENCES_STATE]), ids=str)
@@ -118,6 +111,4 @@ def test_a_mask_still_marks_input_steps(case, verify):
             padded = observed.output[row, : case.dims.timesteps - length]
             verify.equal(padded, np.zeros_like(padded), what=f"row {row} ({ROW_NAMES[row]}): the padded steps read first")
     names, expected = reference_outputs(case, observed, observed.mask)
-    atol = reference_tolerance(case.dims)
-    for name, got, want in zip(names, observed.outputs, expected):
-        verify.equal(got, want, what=f"{name} against the reference", atol=atol, why="float32 rounding over T steps")
+    verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)

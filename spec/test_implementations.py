@@ -71,14 +71,14 @@ def test_variant_returns_what_the_default_layer_returns(case, verify):
     default = observe(Case(DEFAULT_OF[case.layer], case.flags, case.path))
     names = returned_names(case)
     verify.structure(observed.outputs, [item.shape for item in default.outputs], names=names)
-    for name, mine, theirs in zip(names, observed.outputs, default.outputs):
-        verify.equal(
-            mine,
-            theirs,
-            what=f"{name} against the default layer's",
-            atol=same_function_tolerance(case.dims),
-            why="two float32 evaluations of the same equations",
-        )
+    verify.each_equal(
+        observed.outputs,
+        default.outputs,
+        names=names,
+        what="{name} against the default layer's",
+        atol=same_function_tolerance(case.dims),
+        why="two float32 evaluations of the same equations",
+    )
 
 
 @pytest.mark.parametrize("case", VARIANT_CASES, ids=str)
@@ -89,14 +89,7 @@ def test_variant_matches_the_float64_reference(case, verify):
     expected = returned_by_reference(case, sequence, states)
     names = returned_names(case)
     verify.structure(observed.outputs, [item.shape for item in expected], names=names)
-    for name, got, want in zip(names, observed.outputs, expected):
-        verify.equal(
-            got,
-            want,
-            what=f"{name} against the reference",
-            atol=reference_tolerance(case.dims),
-            why="float32 rounding over T steps",
-        )
+    verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=str)

@@ -59,9 +59,7 @@ def test_masked_run_matches_the_reference(case, verify):
         what="number of returned tensors",
         details=f"{len(observed.outputs)} returned, the reference has {len(expected)}",
     )
-    atol = reference_tolerance(case.dims)
-    for name, got, want in zip(names, observed.outputs, expected):
-        verify.equal(got, want, what=f"{name} against the reference", atol=atol, why="float32 rounding over T steps")
+    verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 
 
 @pytest.mark.parametrize("case", SOURCE_CASES, ids=str)
@@ -72,10 +70,8 @@ def test_masking_and_embedding_mask_like_the_mask_argument(case, verify):
     id is 0. Both reach the layer through a functional model without any mask= argument.
     """
     observed = observe_masked(case)
-    atol = reference_tolerance(case.dims)
     names, expected = reference_outputs(case, observed, observed.mask)
-    for name, got, want in zip(names, observed.outputs, expected):
-        verify.equal(got, want, what=f"{name} against the reference", atol=atol, why="float32 rounding over T steps")
+    verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 
 
 @pytest.mark.parametrize("case", masked_cases(LAYERS, [SEQUENCES, SEQUENCES_STATE]), ids=str)

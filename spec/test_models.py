@@ -76,9 +76,9 @@ def test_a_functional_model_returns_the_output_then_every_state(layer, flags, ve
     expected = [sequence if flags.return_sequences else sequence[:, -1], *states]
     what = code(layer, flags, "keras.Model(inputs, LAYER(inputs))(x)")
     verify.holds(len(outputs) == len(expected), what=what, details=f"returned {len(outputs)} tensors, expected {names}")
-    atol = reference_tolerance(DIMS)
-    for name, got, want in zip(names, outputs, expected):
-        verify.equal(got, want, what=f"{name} of {what}, against the reference", atol=atol, why="float32 rounding over T steps")
+    verify.match_reference(
+        outputs, expected, names=names, dims=DIMS, what="{name} of " + f"{what}, against the reference"
+    )
 
 
 @state_flags
@@ -159,5 +159,7 @@ def test_the_functional_api_feeds_the_output_on_and_returns_the_states(layer, ve
         why="the output's rounding carried through the head, and the head's own",
     )
     verify.holds(len(got_states) == len(layer.state_names), what=what, details=f"{len(got_states)} states, expected {layer.state_names}")
-    for name, got, want in zip(layer.state_names, got_states, expected_states):
-        verify.equal(got, want, what=f"state {name} of {what}, against the reference", atol=atol, why="float32 rounding over T steps")
+    state_names = [f"state {name}" for name in layer.state_names]
+    verify.match_reference(
+        got_states, expected_states, names=state_names, dims=DIMS, what="{name} of " + f"{what}, against the reference"
+    )

@@ -10,7 +10,6 @@ import pytest
 from spec.catalogue import LAYER_VARIANTS, reference_of
 from spec.observe import cases, observe
 from spec.semantics import returned_by_reference, returned_names
-from spec.verify import reference_tolerance
 
 
 @pytest.mark.parametrize("case", cases(LAYER_VARIANTS), ids=str)
@@ -20,11 +19,5 @@ def test_every_returned_tensor_matches_the_float64_reference(case, verify):
     sequence, states = reference_of(case.layer)(observed.weights, observed.inputs)
     expected = returned_by_reference(case, sequence, states)
     names = returned_names(case)
-    verify.holds(
-        len(observed.outputs) == len(expected),
-        what="number of returned tensors",
-        details=f"{len(observed.outputs)} returned, the reference has {len(expected)} ({', '.join(names)})",
-    )
-    atol = reference_tolerance(case.dims)
-    for name, got, want in zip(names, observed.outputs, expected):
-        verify.equal(got, want, what=f"{name} against the reference", atol=atol, why="float32 rounding over T steps")
+    verify.count(observed.outputs, expected, names=names)
+    verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)

@@ -156,11 +156,11 @@ def test_a_stack_matches_the_reference_chained_layer_after_layer(case, verify):
     expected = returned_by_reference(case, sequence, states)
     names = returned_names(case)
     verify.structure(outputs, [item.shape for item in expected], names=names)
-    for name, got, want in zip(names, outputs, expected):
-        verify.equal(
-            got,
-            want,
-            what=f"top layer's {name} against the reference",
-            atol=stack_tolerance(case),
-            why="float32 rounding of each layer, passed on to the next",
-        )
+    verify.each_equal(
+        outputs,
+        expected,
+        names=names,
+        what="top layer's {name} against the reference",
+        atol=stack_tolerance(case),
+        why="float32 rounding of each layer, passed on to the next",
+    )

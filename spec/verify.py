@@ -58,6 +58,34 @@ class Verify:
                 f"{float(expected[where]):.8g}; allowed: {bound}",
             )
 
+    def each_equal(
+        self, observed: list, expected: list, *, names: list[str], what: str, atol: float = 0.0, why: str = ""
+    ) -> None:
+        """Each observed tensor equals the expected one in its place (see `equal`); `what` names the
+        pair through "{name}". Pairs run as far as the shorter list: check the count first."""
+        __tracebackhide__ = True
+        for name, got, want in zip(names, observed, expected):
+            self.equal(got, want, what=what.replace("{name}", name), atol=atol, why=why)
+
+    def match_reference(
+        self, observed: list, expected: list, *, names: list[str], dims: Dims, what: str = "{name} against the reference"
+    ) -> None:
+        """Each tensor within float32 rounding of the float64 reference's (reference_tolerance(dims))."""
+        __tracebackhide__ = True
+        atol = reference_tolerance(dims)
+        self.each_equal(observed, expected, names=names, what=what, atol=atol, why="float32 rounding over T steps")
+
+    def count(
+        self, observed: list, expected: list, *, names: list[str], what: str = "number of returned tensors"
+    ) -> None:
+        """As many tensors returned as the reference has; `names` are the reference's, for the message."""
+        __tracebackhide__ = True
+        self.holds(
+            len(observed) == len(expected),
+            what=what,
+            details=f"{len(observed)} returned, the reference has {len(expected)} ({', '.join(names)})",
+        )
+
     def differ(self, first, second, *, what: str, at_least: float) -> None:
         """first and second are not the same numbers: they differ somewhere by at_least."""
         __tracebackhide__ = True

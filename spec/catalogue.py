@@ -16,6 +16,7 @@ from typing import Callable
 import pytest
 
 from spec import reference
+from spec.semantics import returned_by_reference, returned_names
 from spec.subject import keras
 
 
@@ -117,6 +118,13 @@ def reference_of(layer: RecurrentLayer) -> Callable:
     if layer.reference is None:
         pytest.skip(f"{layer} has no float64 reference in the catalogue")
     return layer.reference
+
+
+def reference_outputs(case, weights, inputs) -> tuple[list[str], list]:
+    """What the case returns by its layer's float64 reference, run on `weights` and `inputs`:
+    (names, arrays), in order."""
+    sequence, states = reference_of(case.layer)(weights, inputs)
+    return returned_names(case), returned_by_reference(case, sequence, states)
 
 
 def about_keras_own_classes(what: str):

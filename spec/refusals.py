@@ -56,6 +56,15 @@ def described(error: Exception | None) -> str:
     return f"{type(error).__module__}.{type(error).__qualname__}: {message[:400]}"
 
 
+def raised_by(action) -> str:
+    """What calling `action()` raised, as "Type: message", or "nothing"."""
+    try:
+        action()
+    except Exception as error:  # any type: the claim says which one it expects
+        return f"{type(error).__name__}: {error}"
+    return "nothing"
+
+
 def check_refused(verify, refusal: Refusal, steps, *, what: str) -> None:
     """The steps are refused as `refusal` says: that exception, those words, at that step."""
     __tracebackhide__ = True

@@ -34,10 +34,10 @@ from spec.catalogue import (
     Flags,
     RecurrentLayer,
     about_keras_own_classes,
-    reference_of,
+    reference_outputs,
 )
 from spec.observe import WEIGHT_SCALE, Case, Dims, build, inputs_for, observe
-from spec.semantics import returned_by_reference, returned_names
+from spec.semantics import returned_names
 from spec.subject import keras, to_numpy
 from spec.verify import reference_tolerance
 
@@ -262,9 +262,7 @@ def test_rnn_of_a_cell_returns_what_the_layer_returns(case, verify):
 def test_rnn_of_a_cell_matches_the_float64_reference(case, verify):
     """RNN(cell) with a built-in cell matches the float64 reference of the matching layer."""
     observed = observe(case)
-    sequence, states = reference_of(case.layer)(observed.weights, observed.inputs)
-    expected = returned_by_reference(case, sequence, states)
-    names = returned_names(case)
+    names, expected = reference_outputs(case, observed.weights, observed.inputs)
     verify.structure(observed.outputs, [item.shape for item in expected], names=names)
     verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 

@@ -13,14 +13,12 @@ Keras 2 and Keras 3 alike (TensorFlow backend).
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
-from spec.catalogue import DEFAULT, LAYERS, SEQUENCES_STATE, reference_of
+from spec.catalogue import DEFAULT, LAYERS, SEQUENCES_STATE, reference_outputs
 from spec.observe import NOTES_DIMS, Case, build, cases, inputs_for, observe, set_seeded_weights
 from spec.subject import as_list, keras
 from spec.refusals import Refusal, check_refused, expected_outcome
-from spec.semantics import returned_by_reference, returned_names
 
 ONE_STEP = replace(NOTES_DIMS, timesteps=1)
 NO_STEPS = replace(NOTES_DIMS, timesteps=0)
@@ -34,12 +32,6 @@ ZERO_TIMESTEPS = {
     "call": Refusal("tensorflow.errors.InvalidArgumentError", "out of bounds"),
     "predict": Refusal("builtins.ValueError", "out of bounds"),
 }
-
-
-def reference_outputs(case: Case, weights, inputs) -> tuple[list[str], list[np.ndarray]]:
-    """What the case should return, from the float64 reference: names and arrays, in order."""
-    sequence, states = reference_of(case.layer)(weights, inputs)
-    return returned_names(case), returned_by_reference(case, sequence, states)
 
 
 def check_against_reference(verify, case: Case, outputs, weights, inputs, *, where: str = "") -> None:

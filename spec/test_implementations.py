@@ -24,10 +24,11 @@ from spec.catalogue import (
     LAYERS,
     LSTM,
     about_keras_own_classes,
-    reference_of,
+    reference_outputs,
 )
 from spec.observe import NOTES_DIMS, Case, Dims, observe
-from spec.semantics import returned_by_reference, returned_names
+from spec.refusals import raised_by
+from spec.semantics import returned_names
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
 
@@ -49,15 +50,6 @@ def same_function_tolerance(dims: Dims) -> float:
     recurrent product, 2 after (observed: up to 1.2e-7 apart for LSTM), and on a GPU the default
     layer may run a fused cuDNN kernel that unroll=True rules out."""
     return 2 * reference_tolerance(dims)
-
-
-def raised_by(action) -> str:
-    """What calling `action()` raised, as "Type: message", or "nothing"."""
-    try:
-        action()
-    except Exception as error:  # any type: the claim says which one it expects
-        return f"{type(error).__name__}: {error}"
-    return "nothing"
 
 
 @pytest.mark.parametrize("case", VARIANT_CASES, ids=str)
@@ -85,9 +77,7 @@ def test_variant_returns_what_the_default_layer_returns(case, verify):
 def test_variant_matches_the_float64_reference(case, verify):
     """With unroll=True or implementation=1, every returned tensor matches the float64 reference."""
     observed = observe(case)
-    sequence, states = reference_of(case.layer)(observed.weights, observed.inputs)
-    expected = returned_by_reference(case, sequence, states)
-    names = returned_names(case)
+    names, expected = reference_outputs(case, observed.weights, observed.inputs)
     verify.structure(observed.outputs, [item.shape for item in expected], names=names)
     verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 

@@ -7,17 +7,14 @@ non-constant, so a swapped gate, a transposed kernel or a misplaced bias shows a
 
 import pytest
 
-from spec.catalogue import LAYER_VARIANTS, reference_of
+from spec.catalogue import LAYER_VARIANTS, reference_outputs
 from spec.observe import cases, observe
-from spec.semantics import returned_by_reference, returned_names
 
 
 @pytest.mark.parametrize("case", cases(LAYER_VARIANTS), ids=str)
 def test_every_returned_tensor_matches_the_float64_reference(case, verify):
     """Every returned sequence and state matches the float64 reference within float32 rounding."""
     observed = observe(case)
-    sequence, states = reference_of(case.layer)(observed.weights, observed.inputs)
-    expected = returned_by_reference(case, sequence, states)
-    names = returned_names(case)
+    names, expected = reference_outputs(case, observed.weights, observed.inputs)
     verify.count(observed.outputs, expected, names=names)
     verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)

@@ -15,6 +15,7 @@ import pytest
 
 from spec.catalogue import DEFAULT, FLAGS, LAYERS, SEQUENCES, Flags, RecurrentLayer, reference_of
 from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for
+from spec.refusals import raised_by
 from spec.semantics import returned_by_reference, returned_names
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
@@ -101,15 +102,6 @@ def stack_tolerance(case: StackCase) -> float:
     first = reference_tolerance(case.dims)
     passed_on = case.dims.timesteps * case.dims.units * WEIGHT_SCALE * first
     return reference_tolerance(case.top_dims) + passed_on
-
-
-def raised_by(action) -> str:
-    """What calling `action()` raised, as "Type: message", or "nothing"."""
-    try:
-        action()
-    except Exception as error:  # any type: the claim says which one it expects
-        return f"{type(error).__name__}: {error}"
-    return "nothing"
 
 
 def stack_without_sequences(layer: RecurrentLayer, how: str):

@@ -32,11 +32,17 @@ ENVIRONMENTS = {
 def _spec_session(name: str, packages: list[str], variables: dict[str, str]):
     def run_spec(session: nox.Session) -> None:
         session.install("-r", "requirements-suite.txt", *packages)
-        # Named after the environment: docs/compatibility.md is merged from these files.
+        # Named after the environment: docs/compatibility.md is merged from results/NAME.jsonl.gz.
+        # A run given pytest arguments (`nox -s NAME -- -k masking`) is partial or unusual: it goes
+        # to reports/matrix/ and never replaces the committed result of the whole suite. To replace
+        # it anyway, ask for it: `-- --report-log=results/NAME.jsonl.gz` (the last option wins).
+        where = "reports/matrix" if session.posargs else "results"
+        if session.posargs:
+            session.log(f"pytest arguments given: the results go to {where}/, not results/ (see README)")
         session.run(
             "pytest",
-            f"--report-log=results/{name}.jsonl.gz",
-            f"--spec-report=results/{name}.md",
+            f"--report-log={where}/{name}.jsonl.gz",
+            f"--spec-report={where}/{name}.md",
             *session.posargs,
             env={"SPEC_ENVIRONMENT": name, **variables},
         )

@@ -19,7 +19,8 @@ rootdir (reports/ is ignored by git):
       module, chapter (its number, or null), chapter_title, test (the function), claim (the
       docstring's first line), case (the parameter id), layer / configuration / path (where the
       parameters name them), order (position in the collection), environment (spec.subject's
-      versions and devices, "suite revision" from `git describe --always --dirty` or "unknown",
+      versions and devices, "suite revision" (spec/revision.py: the commit, "-dirty" when a file
+      of the suite differs from it, or "unknown"),
       and "environment" when SPEC_ENVIRONMENT names it);
       the first test of a module adds chapter_intro; the first test of a claim adds
       claim_details, snippet and snippet_case.
@@ -39,12 +40,12 @@ import functools
 import inspect
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from spec import report_render, subject
+from spec.revision import suite_revision
 from spec.catalogue import Flags, RecurrentLayer
 from spec.observe import Case
 
@@ -118,6 +119,8 @@ class SpecReport:
             if meta["module"] not in seen_modules:  # the chapter's text travels with its first test
                 seen_modules.add(meta["module"])
                 meta.update(chapter_text(item))
+            if order == 0:  # the run's selection, so a merge of results can tell a partial run
+                meta["selection"] = describe_selection(self.config)
             if (meta["module"], meta["test"]) not in seen_tests:  # the claim's, with the claim's first test
                 seen_tests.add((meta["module"], meta["test"]))
                 meta.update(claim_text(item))
@@ -204,16 +207,6 @@ def run_environment(root: str) -> dict:
     if os.environ.get("SPEC_ENVIRONMENT"):  # the nox session's name (noxfile.py)
         found["environment"] = os.environ["SPEC_ENVIRONMENT"]
     return found
-
-
-def suite_revision(root: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
 
 
 @functools.cache

@@ -249,26 +249,40 @@ def returned_structures(results) -> tuple[list[str], dict]:
 # ---------------------------------------------------------------------------------------------
 # Markdown
 
-# What Markdown would read as markup in plain text, escaped only where it would: a lone `*`, an
-# underscore at a word's edge (inside a word it is literal), `<` opening a tag, `](` closing a
-# link, `#` or `>` opening a line. Table cells escape `|` as well.
-_MARKUP = re.compile(r"\\|`|\*(?! )|(?<! )\*|(?<!\w)_|_(?!\w)|<(?=[A-Za-z/!?])|\](?=\()|^[ \t]*[#>]", re.MULTILINE)
+# What Markdown could read as markup in plain text, each escaped with a backslash (CommonMark lets
+# any ASCII punctuation be escaped, and a backslash before it always renders as the character):
+# backslashes, stray backticks, `*`, `|`, `~` and `$` (GitHub's strikethrough and math) anywhere; an
+# underscore unless it sits between two letters or digits (inside a word it is literal, so
+# return_sequences stays as written, but each one of `__init__` is escaped); `[` (a link or a
+# reference definition); `<` opening a tag or an autolink; `&` opening an entity; `#` or `>`
+# opening a line. Lines opening with `-` keep their meaning: docstrings write lists that way.
+_MARKUP = re.compile(
+    r"[\\`*|~$]|(?<![^\W_])_|_(?![^\W_])|\[|<(?=[A-Za-z/!?])|&(?=#?\w+;)|^[ \t]*[#>]", re.MULTILINE
+)
 _CODE_SPAN = re.compile(r"(`[^`\n]+`)")
 
 
-def prose(text: str, *, in_table: bool = False) -> str:
-    """Text from a docstring or a message, safe in Markdown: its `code` spans kept, the rest escaped."""
+def _escaped(text: str, *, in_table: bool) -> str:
     parts = _CODE_SPAN.split(text)
     out = []
     for index, part in enumerate(parts):
         if index % 2 == 0:  # plain text (odd parts are code spans, literal as they are)
-            part = _MARKUP.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], part)
-        out.append(part.replace("|", "\\|") if in_table else part)
+            out.append(_MARKUP.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], part))
+        else:  # in a table a `|` ends the cell even inside a code span, unless escaped
+            out.append(part.replace("|", "\\|") if in_table else part)
     return "".join(out)
 
 
+def prose(text: str) -> str:
+    """Text from a docstring or a message, safe in Markdown: its `code` spans kept, the rest escaped.
+    Give it the text as written, once: escaping already escaped text shows the backslashes."""
+    return _escaped(text, in_table=False)
+
+
 def cell(text: str) -> str:
-    return prose(text, in_table=True).replace("\n", "<br>")
+    """Text as written, for a table cell: as `prose`, with `|` escaped in code spans too and line
+    breaks as <br>. The same rule as `prose`: once, on the text as written."""
+    return _escaped(text, in_table=True).replace("\n", "<br>")
 
 
 def code(text: str) -> str:
@@ -349,7 +363,7 @@ def _contents(chapters, chapters_on_disk, uncollected) -> list[str]:
     ran = {chapter.module for chapter in chapters}
     entries = []  # (sort key, row)
     for chapter in chapters:
-        link = f"[{prose(chapter.heading, in_table=True)}](#{slug(chapter.heading)})"
+        link = f"[{cell(chapter.heading)}](#{slug(chapter.heading)})"
         results = chapter.results
         row = [link, str(len(chapter.claims)), str(len(results)), f"{verdict(results)}: {describe_counts(count(results))}"]
         entries.append(((chapter.number is None, chapter.number or 0, chapter.module), row))

@@ -217,10 +217,10 @@ def test_a_planted_failure_shows_as_a_failure(suite):
     assert "`test_last_step` · fails: 1 failed, 1 passed" in claim
     # The observation's pipes are escaped, so the table keeps its three columns.
     assert (
-        "| `LSTM-sequences-call` | **failed** (below) | \\|h\\| against sequence[:, -1]: (2, 5), max abs difference 1 |"
+        "| `LSTM-sequences-call` | **failed** (below) | \\|h\\| against sequence\\[:, -1]: (2, 5), max abs difference 1 |"
         in claim
     )
-    assert "| `GRU-sequences-call` | passed | \\|h\\| against sequence[:, -1]: (2, 5), max abs difference 0 |" in claim
+    assert "| `GRU-sequences-call` | passed | \\|h\\| against sequence\\[:, -1]: (2, 5), max abs difference 0 |" in claim
     message = claim.split("**`LSTM-sequences-call` failed:**")[1]
     assert "Claim:    The last step equals the output." in message
     assert "max |observed - expected| = 1" in message
@@ -304,8 +304,8 @@ def test_under_xdist_the_report_is_the_same(suite, monkeypatch):
 
 
 def test_markdown_escapes_markup_outside_code_spans():
-    assert report_render.cell("|h| <= `a|b`, _h, x_y, 2*3, o * c, <b>") == (
-        "\\|h\\| <= `a\\|b`, \\_h, x_y, 2\\*3, o * c, \\<b>"
+    assert report_render.cell("|h| <= `a|b`, _h, x_y, 2*3, o * c, <b>, __init__") == (
+        "\\|h\\| <= `a\\|b`, \\_h, x_y, 2\\*3, o \\* c, \\<b>, \\_\\_init\\_\\_"
     )
     assert report_render.prose("# not a heading\n> not a quote") == "\\# not a heading\n\\> not a quote"
 

@@ -76,14 +76,46 @@ class Run:
         return [f for f in self.figures if f.device == device]
 
 
+EXPECTED = "a JSON file written by `pytest benchmarks/` (e.g. benchmarks/results/NAME.json)"
+
+
 def load(path: Path) -> Run:
-    data = json.loads(Path(path).read_text())
-    figures = []
-    for bench in data["benchmarks"]:
-        params, stats = bench["params"], bench["stats"]
-        passes = tuple(bench["extra_info"].get("pass_medians", ()))
-        figures.append(Figure(*(params[field] for field in KEY), stats["median"], stats["q1"], stats["q3"], passes))
-    return Run(Path(path), figures, data["machine_info"], data.get("commit_info", {}), data.get("run", {}), data["datetime"])
+    """The run in a JSON file pytest-benchmark wrote; anything else stops with one line naming the file."""
+    data = read_json(Path(path))
+    try:
+        figures = []
+        for bench in data["benchmarks"]:
+            params, stats = bench["params"], bench["stats"]
+            passes = tuple(bench["extra_info"].get("pass_medians", ()))
+            figures.append(Figure(*(params[field] for field in KEY), stats["median"], stats["q1"], stats["q3"], passes))
+        run = Run(Path(path), figures, data["machine_info"], data.get("commit_info", {}), data.get("run", {}), data["datetime"])
+    except (KeyError, TypeError, AttributeError) as error:
+        found = f"no field {error}" if isinstance(error, KeyError) else "fields not shaped as pytest-benchmark's"
+        raise SystemExit(f"{path}: not a run of this suite's benchmarks ({found}); expected {EXPECTED}") from None
+    if not figures:
+        raise SystemExit(f"{path}: a benchmark run without benchmarks (all skipped or deselected?); expected {EXPECTED}")
+    return run
+
+
+def read_json(path: Path):
+    """The file's JSON value, or SystemExit saying what the file is instead."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SystemExit(f"{path}: no such file; expected {EXPECTED}") from None
+    except UnicodeDecodeError:
+        raise SystemExit(f"{path}: not a benchmark run: not JSON text (a gzipped results file of the spec?); expected {EXPECTED}") from None
+    if not text.strip():
+        raise SystemExit(f"{path}: not a benchmark run: the file is empty; expected {EXPECTED}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        first = text.lstrip().partition("\n")[0]
+        if first.startswith("{") and '"$report_type"' in first:
+            raise SystemExit(
+                f"{path}: not a benchmark run: it is a results file of the spec (pytest-reportlog JSON lines); expected {EXPECTED}"
+            ) from None
+        raise SystemExit(f"{path}: not a benchmark run: not JSON ({error}); expected {EXPECTED}") from None
 
 
 def pooled_over_passes(entries: list[dict], rounds: dict[str, list[float]]) -> list[dict]:

@@ -2,7 +2,10 @@
 figure, and the check that two runs' medians agree. Every expected value is worked out by hand
 from the rounds given."""
 
+import gzip
 from pathlib import Path
+
+import pytest
 
 from benchmarks import report
 
@@ -75,3 +78,37 @@ def test_a_median_beyond_both_iqrs_is_named():
         "1 of 2 medians agree within the larger IQR of the two runs.",
         "  LSTM-default-32-10-CPU-predict: 50 ms (IQR 4) vs 57 ms (IQR 5), 14% apart",
     ]
+
+
+def spec_results(path: Path):
+    """Two records of the spec's results file (pytest-reportlog JSON lines), not a benchmark run."""
+    path.write_text('{"pytest_version": "9.0.3", "$report_type": "SessionStart"}\n{"exitstatus": 0, "$report_type": "SessionFinish"}\n')
+
+
+NOT_A_BENCHMARK_RUN = {
+    # name: (how to make the file, what the message says it is)
+    "the spec's results": (spec_results, "it is a results file of the spec (pytest-reportlog JSON lines)"),
+    "gzipped": (lambda path: path.write_bytes(gzip.compress(b"{}")), "not JSON text"),
+    "empty": (lambda path: path.write_text(""), "the file is empty"),
+    "truncated": (lambda path: path.write_text('{"benchmarks": [{"params": '), "not JSON (Expecting value"),
+    "other JSON": (lambda path: path.write_text('{"tests": []}'), "no field 'benchmarks'"),
+    "no benchmarks": (lambda path: path.write_text('{"benchmarks": [], "machine_info": {}, "datetime": ""}'), "without benchmarks"),
+}
+
+
+@pytest.mark.parametrize("mode", ["report", "--stability"])
+@pytest.mark.parametrize("name", NOT_A_BENCHMARK_RUN)
+def test_anything_but_a_benchmark_run_is_refused_in_one_line(tmp_path, name, mode):
+    """Given anything but the JSON of a benchmark run, the report stops with one line naming the file, what it is not and what it expects, and writes nothing."""
+    make, what = NOT_A_BENCHMARK_RUN[name]
+    given = tmp_path / "given.json"
+    make(given)
+    arguments = [str(given)] if mode == "report" else ["--stability", str(given), str(given)]
+
+    with pytest.raises(SystemExit) as refused:
+        report.main(arguments)
+
+    message = str(refused.value.code)
+    assert message.startswith(f"{given}: ") and what in message and "\n" not in message
+    assert message.endswith("expected a JSON file written by `pytest benchmarks/` (e.g. benchmarks/results/NAME.json)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["given.json"]

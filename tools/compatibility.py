@@ -29,6 +29,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from spec.report_render import cell, chapters_from_results, prose, results_from_reports, table
 from spec.revision import UNKNOWN, is_commit, repository_root, suite_changes
@@ -54,7 +55,7 @@ class Run:
         return self.environment.get("suite revision", UNKNOWN)
 
 
-def refuse(path, problem: str, fix: str):
+def refuse(path, problem: str, fix: str) -> NoReturn:
     raise SystemExit(f"{path}: {problem}: {fix}")
 
 

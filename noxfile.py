@@ -23,7 +23,8 @@ ENVIRONMENTS = {
         {"TF_USE_LEGACY_KERAS": "1"},
         ["tensorflow", "keras2"],
     ),
-    # The CPU build of torch 2.13.0 (an unpinned torch would pull a multi-GB CUDA build).
+    # torch 2.13.0: from plain PyPI on Linux x86_64 the CUDA 13 build (with NVIDIA's packages);
+    # where pip is given PyTorch's CPU index, the CPU-only build (README, "Every release and backend").
     "keras3-jax": (["keras==3.15.1", "jax==0.10.2"], {"KERAS_BACKEND": "jax"}, ["keras3"]),
     "keras3-torch": (["keras==3.15.1", "torch==2.13.0"], {"KERAS_BACKEND": "torch"}, ["keras3"]),
 }

@@ -303,6 +303,24 @@ def test_under_xdist_the_report_is_the_same(suite, monkeypatch):
     assert read_report(suite) == alone
 
 
+def test_a_claim_no_layer_under_test_qualifies_for_is_skipped_with_what_is_missing(pytester):
+    pytester.makeini(INI)
+    pytester.mkpydir("chapters")
+    pytester.path.joinpath("chapters/test_c.py").write_text(
+        '"""Chapter 1: the cell state."""\n'
+        "import pytest\n"
+        "from spec.parameters import or_skipped\n\n\n"
+        '@pytest.mark.parametrize("layer", or_skipped([], "a cell state c"), ids=str)\n'
+        "def test_c(layer):\n"
+        '    """c is not h."""\n'
+    )
+    result = pytester.runpytest_inprocess("--spec")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["  skip  c is not h.", "          skipped for no layer with a cell state c"])
+    reason = "no layer under test has a cell state c: SimpleRNN has state h; GRU has state h; LSTM has states h, c"
+    assert f"| `no layer with a cell state c` | skipped: {reason} |" in read_report(pytester)
+
+
 def test_markdown_escapes_markup_outside_code_spans():
     assert report_render.cell("|h| <= `a|b`, _h, x_y, 2*3, o * c, <b>") == (
         "\\|h\\| <= `a\\|b`, \\_h, x_y, 2\\*3, o * c, \\<b>"

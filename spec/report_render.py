@@ -332,8 +332,9 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
     ]
     if run.get("session"):
         run_rows.append(["session", cell(run["session"])])
-    if run.get("results_file"):
-        run_rows.append(["results file", cell(code(run["results_file"]))])
+    if "results_file" in run:
+        written = cell(code(run["results_file"])) if run["results_file"] else "none (`--report-log=PATH` writes one)"
+        run_rows.append(["results file", written])
     lines += table(["run", ""], run_rows)
 
     lines += _contents(chapters, chapters_on_disk, {nodeid for nodeid, _ in collection_errors})

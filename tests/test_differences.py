@@ -122,6 +122,13 @@ def test_a_run_on_other_layers_calls_no_entry_stale(suite, monkeypatch):
     assert section(result) == [APPLIED_TO_BOTH]
 
 
+def test_a_table_with_an_unknown_kind_stops_the_run_before_it_starts(suite):
+    suite.makefile(".toml", table=TABLE.replace('kind = "expect"', 'kind = "expected"', 1))
+    result = suite.runpytest_inprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: known differences table *table.toml: *'gated-layers-differ' has an unknown condition or kind"])
+
+
 def test_every_entry_of_the_table_matches_a_test_of_the_whole_suite():
     """The real table against the real suite's collection, on Keras' own layers."""
     environment = {name: value for name, value in os.environ.items() if name != "SPEC_LAYERS"}

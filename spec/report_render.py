@@ -298,8 +298,8 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
     """The spec report.
 
     run: "selection" (what was selected, in words), "selected" and "deselected" (numbers, or None
-    where unknown), "results_file" (a path, or empty), "session" (how the session ended, when it
-    did not run its selection to the end).
+    where unknown), "results_file" (a path, or empty when none was written), "session" (how the
+    session ended, when it did not run its selection to the end).
     chapters_on_disk: (number, title, module) of every chapter module under the test paths, so
     that a partial run names the chapters it left out.
     """

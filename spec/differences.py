@@ -1,8 +1,9 @@
 """Known differences: where a subject departs from the spec, in one data table.
 
-The table is spec/known_differences.toml. Each entry names the behaviour, the tests it concerns
-(fnmatch patterns on pytest node ids), the condition under which it holds (a PEP 440 range on the
-Keras version, the backend, the device), what is observed, and a source. Two kinds:
+The table is spec/known_differences.toml (the ini option `known_differences` names another, as the
+self-tests do). Each entry names the behaviour, the tests it concerns (fnmatch patterns on pytest
+node ids), the condition under which it holds (a PEP 440 range on the Keras version, the backend,
+the device), what is observed, and a source. Two kinds:
 
 - "xfail": the subject gets the claim wrong. The claim still runs, marked as a strict xfail whose
   reason is the entry, so the finding is reported on every run and an unexpected pass fails.
@@ -11,12 +12,14 @@ Keras version, the backend, the device), what is observed, and a source. Two kin
 
 Entries are matched against the Keras version and backend, never the TensorFlow version alone.
 This module is a pytest plugin (listed in conftest.py): it applies the xfails at collection and
-reports, at the end of the run, which entries applied and which match no collected test (stale).
+reports, at the end of the run, which entries applied to how many of the tests that ran and, after
+a collection of the whole suite on Keras' own layers, which entries match no test (stale): any
+narrower run leaves tests out, and an entry matching none of them says nothing about the entry.
 """
 
 import fnmatch
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,9 +27,13 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from spec import subject
+from spec.catalogue import KERAS_OWN_LAYERS
 
 TABLE = Path(__file__).with_name("known_differences.toml")
+TABLE_INI = "known_differences"
+TABLE_KEY = pytest.StashKey[list]()
 CONDITIONS = ("keras", "backend", "device")
+WORKER_OUTPUT_KEY = "known_differences_summary"
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,6 @@ class Difference:
     source: str
     kind: str = "xfail"
     value: object = None
-    matched: list = field(default_factory=list, compare=False)  # node ids, filled at collection
 
     def holds_for(self, current: dict) -> bool:
         """Whether the entry's condition is true of the current subject."""
@@ -77,20 +83,20 @@ def current_subject() -> dict:
     }
 
 
-DIFFERENCES = load()
 CURRENT = current_subject()
 
 
 class Known:
     """What the table says about the running test under the current subject."""
 
-    def __init__(self, nodeid: str, record: list):
+    def __init__(self, nodeid: str, record: list, table: list[Difference]):
         self.nodeid = nodeid
         self.record = record  # the test's user_properties: reports show which entry was used
+        self.table = table
 
     def value(self, default):
         """The expectation an "expect" entry gives this test here, or `default` when none applies."""
-        for difference in DIFFERENCES:
+        for difference in self.table:
             if difference.kind == "expect" and difference.concerns(self.nodeid) and difference.holds_for(CURRENT):
                 self.record.append(("known difference", {"id": difference.id, "detail": difference.describe()}))
                 return difference.value
@@ -99,31 +105,90 @@ class Known:
 
 @pytest.fixture
 def known(request) -> Known:
-    return Known(request.node.nodeid, request.node.user_properties)
+    return Known(request.node.nodeid, request.node.user_properties, request.config.stash[TABLE_KEY])
 
 
-CLAIMS_COLLECTED = []  # whether this run collected any claim: only then is an unmatched entry stale
+def pytest_addoption(parser):
+    parser.addini(TABLE_INI, f"the known differences table, relative to the rootdir (default: {TABLE.name} in spec/)")
+
+
+def table_path(config) -> Path:
+    return config.rootpath / config.getini(TABLE_INI) if config.getini(TABLE_INI) else TABLE
+
+
+@pytest.hookimpl(tryfirst=True)  # the table is read before any test module is collected
+def pytest_configure(config):
+    try:
+        config.stash[TABLE_KEY] = load(table_path(config))
+    except (OSError, ValueError) as error:  # a TOML syntax error is a ValueError too
+        raise pytest.UsageError(f"known differences table {table_path(config)}: {error}") from None
+    config.pluginmanager.register(Summary(config), "known-differences-summary")
 
 
 def pytest_collection_modifyitems(config, items):
-    testpaths = tuple(f"{path.rstrip('/')}/" for path in config.getini("testpaths"))
-    CLAIMS_COLLECTED.append(any(item.nodeid.startswith(testpaths) for item in items))
-    for difference in DIFFERENCES:
-        applies = difference.holds_for(CURRENT)
-        for item in items:
-            if difference.concerns(item.nodeid):
-                difference.matched.append(item.nodeid)
-                if applies and difference.kind == "xfail":
+    for difference in config.stash[TABLE_KEY]:
+        if difference.kind == "xfail" and difference.holds_for(CURRENT):
+            for item in items:
+                if difference.concerns(item.nodeid):
                     item.add_marker(pytest.mark.xfail(strict=True, reason=difference.describe()))
 
 
-def pytest_terminal_summary(terminalreporter):
-    applied = [d for d in DIFFERENCES if d.matched and d.holds_for(CURRENT)]
-    stale = [d for d in DIFFERENCES if not d.matched] if any(CLAIMS_COLLECTED) else []
-    if not applied and not stale:
-        return
-    terminalreporter.section("known differences")
-    for difference in applied:
-        terminalreporter.write_line(f"applied to {len(difference.matched)} tests: {difference.describe()}")
-    for difference in stale:
-        terminalreporter.write_line(f"STALE (matches no collected test): {difference.id} {list(difference.tests)}")
+class Summary:
+    """The end-of-run section: the entries that applied to the tests that ran, and the stale ones.
+
+    Under pytest-xdist the workers collect and the controller prints: each worker sends what it
+    found through xdist's `workeroutput` (every worker collects the same tests).
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.deselected = 0
+        self.found: dict | None = None  # {"applied": {id: number of selected tests}, "stale": [id]}
+
+    def pytest_deselected(self, items):
+        self.deselected += len(items)
+
+    def pytest_collection_finish(self, session):
+        table = self.config.stash[TABLE_KEY]
+        nodeids = [item.nodeid for item in session.items]  # the selection: after -k, -m, --deselect
+        matches = {d.id: sum(map(d.concerns, nodeids)) for d in table}
+        whole_suite = collected_the_whole_suite(self.config) and not self.deselected and not session.testsfailed
+        self.found = {
+            "applied": {d.id: matches[d.id] for d in table if matches[d.id] and d.holds_for(CURRENT)},
+            "stale": [d.id for d in table if not matches[d.id]] if whole_suite else [],
+        }
+        if hasattr(self.config, "workerinput"):
+            self.config.workeroutput[WORKER_OUTPUT_KEY] = self.found
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        self.found = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY, self.found)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.found or not (self.found["applied"] or self.found["stale"]):
+            return
+        table = self.config.stash[TABLE_KEY]
+        terminalreporter.section("known differences")
+        for difference in table:
+            if difference.id in self.found["applied"]:
+                count = self.found["applied"][difference.id]
+                terminalreporter.write_line(f"applied to {count} test{'s' * (count != 1)}: {difference.describe()}")
+        for difference in table:
+            if difference.id in self.found["stale"]:
+                terminalreporter.write_line(
+                    f"STALE {difference.id}: no test of the whole suite matches its tests patterns "
+                    f"({difference.behaviour}); update or remove the entry in {table_path(self.config).name}",
+                    yellow=True,
+                )
+
+
+def collected_the_whole_suite(config) -> bool:
+    """Whether the collection paths cover every test path, with Keras' own layers under test, and
+    nothing left out by --lf or --ignore: only then does an entry that matches no test say that it
+    is stale (the caller also requires that nothing was deselected and nothing failed to collect).
+    """
+    testpaths = [(config.rootpath / path).resolve() for path in config.getini("testpaths")] or [config.rootpath]
+    paths = [(config.invocation_params.dir / arg).resolve() for arg in config.args if "::" not in arg]
+    covered = all(any(path == testpath or path in testpath.parents for path in paths) for testpath in testpaths)
+    left_out = getattr(config.option, "lf", False) or config.option.ignore or config.option.ignore_glob
+    return KERAS_OWN_LAYERS and covered and not left_out

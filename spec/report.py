@@ -9,7 +9,9 @@ rootdir (reports/ is ignored by git):
   each case observed (returned structures and shapes, largest differences against the reference)
   and its verdict, with failures, expected failures and skips given with their reasons. It is
   rendered by spec/report_render.py from the run's own test reports; nothing in it is hand-written.
-- reports/results.jsonl (`--report-log=PATH`): the machine-readable results. The format is
+- reports/results.jsonl (`--report-log=PATH`): the machine-readable results, written by default
+  only beside the default report (a report elsewhere gets one when --report-log names it), so that
+  the two files in reports/ always describe the same run. The format is
   pytest-reportlog's, a maintained pytest-dev plugin: one JSON object per line for each phase
   (setup, call, teardown) of each test, with its outcome, its failure or skip reason, the xfail
   reason ("wasxfail") and its `user_properties`. It is pytest's own serialization of its test
@@ -62,7 +64,8 @@ def pytest_addoption(parser):
         "--spec-report",
         metavar="PATH",
         default=DEFAULT_REPORT,
-        help=f"where to write the Markdown spec report, relative to the rootdir (default {DEFAULT_REPORT})",
+        help=f"where to write the Markdown spec report, relative to the rootdir (default {DEFAULT_REPORT}, "
+        f"with the results file {DEFAULT_RESULTS}; a report elsewhere has a results file only if --report-log names one)",
     )
     group.addoption(
         "--spec",
@@ -85,15 +88,35 @@ def runs_the_spec(config) -> bool:
     return False
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-reportlog reads its option
+@pytest.hookimpl(tryfirst=True)  # before pytest-reportlog reads its option and opens its file
 def pytest_configure(config):
     if not runs_the_spec(config):
         return
-    # A default results file, unless one was named or the run only collects (it would overwrite
-    # the last run's results with an empty log).
-    if getattr(config.option, "report_log", "absent") is None and not config.option.collectonly:
+    report = config.rootpath / config.option.spec_report
+    if not config.option.collectonly:  # a bad path fails now, not after the whole run
+        problem = unwritable(report, config.option.spec_report)
+        if problem:
+            raise pytest.UsageError(f"--spec-report={config.option.spec_report}: {problem}")
+    # The default results file goes with the default report only, so that the two files in
+    # reports/ always describe the same run; a report written elsewhere has a results file when
+    # --report-log names one. None on a run that only collects (it would overwrite the last run's
+    # results with an empty log).
+    default_report = report.resolve() == (config.rootpath / DEFAULT_REPORT).resolve()
+    if default_report and getattr(config.option, "report_log", "absent") is None and not config.option.collectonly:
         config.option.report_log = str(config.rootpath / DEFAULT_RESULTS)
     config.pluginmanager.register(SpecReport(config), "spec-report")
+
+
+def unwritable(path: Path, given: str) -> str:
+    """Why the report cannot be written at `path` (`given` as the option), with the fix; or ""."""
+    if path.is_dir():
+        return f"{path} is a directory; name a file in it, e.g. --spec-report={Path(given) / 'spec.md'}"
+    folder = next(parent for parent in path.parents if parent.exists())
+    if not folder.is_dir():
+        return f"cannot create the folder {path.parent}: {folder} is a file; name a path in a folder"
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        return f"cannot write {path} (permission denied); name a path you can write to"
+    return ""
 
 
 class SpecReport:

@@ -312,8 +312,8 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
     """The spec report.
 
     run: "selection" (what was selected, in words), "selected" and "deselected" (numbers, or None
-    where unknown), "results_file" (a path, or empty), "session" (how the session ended, when it
-    did not run its selection to the end).
+    where unknown), "results_file" (a path, or empty when none was written), "session" (how the
+    session ended, when it did not run its selection to the end).
     chapters_on_disk: (number, title, module) of every chapter module under the test paths, so
     that a partial run names the chapters it left out.
     """
@@ -346,8 +346,9 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
     ]
     if run.get("session"):
         run_rows.append(["session", cell(run["session"])])
-    if run.get("results_file"):
-        run_rows.append(["results file", cell(code(run["results_file"]))])
+    if "results_file" in run:
+        written = cell(code(run["results_file"])) if run["results_file"] else "none (`--report-log=PATH` writes one)"
+        run_rows.append(["results file", written])
     lines += table(["run", ""], run_rows)
 
     lines += _contents(chapters, chapters_on_disk, {nodeid for nodeid, _ in collection_errors})

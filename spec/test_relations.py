@@ -10,6 +10,7 @@ import pytest
 from spec import reference
 from spec.catalogue import DEFAULT, LAYERS, SEQUENCES, SEQUENCES_STATE, STATE
 from spec.observe import cases, observe
+from spec.parameters import or_skipped
 from spec.verify import FLOAT32_EPS
 
 # Exact comparisons below: the library computes these tensors once and returns them twice (or runs
@@ -40,7 +41,7 @@ def test_last_step_of_the_sequence_is_h(case, verify):
     verify.equal(observed.output[:, -1], observed.states[0], what="sequence[:, -1] against state h")
 
 
-@pytest.mark.parametrize("case", cases(LAYERS_WITH_CELL_STATE, flags=[STATE, SEQUENCES_STATE]), ids=str)
+@pytest.mark.parametrize("case", or_skipped(cases(LAYERS_WITH_CELL_STATE, flags=[STATE, SEQUENCES_STATE]), "states h, c"), ids=str)
 def test_cell_state_is_not_h(case, verify):
     """LSTM: the cell state c is not h; it is returned second, and its numbers differ from h's."""
     h, c = observe(case).states
@@ -48,7 +49,7 @@ def test_cell_state_is_not_h(case, verify):
     verify.differ(c, h, what="state c against state h", at_least=1e-3)
 
 
-@pytest.mark.parametrize("case", cases(LAYERS_WITH_CELL_STATE, flags=[STATE, SEQUENCES_STATE]), ids=str)
+@pytest.mark.parametrize("case", or_skipped(cases(LAYERS_WITH_CELL_STATE, flags=[STATE, SEQUENCES_STATE]), "states h, c"), ids=str)
 def test_h_is_bounded_by_tanh_of_c(case, verify):
     """LSTM: |h| <= |tanh(c)| elementwise, because h = o * tanh(c) with the output gate o in (0, 1)."""
     h, c = observe(case).states
@@ -61,7 +62,7 @@ def test_h_is_bounded_by_tanh_of_c(case, verify):
     )
 
 
-@pytest.mark.parametrize("case", cases(LAYERS_WITH_CELL_STATE, flags=[SEQUENCES_STATE]), ids=str)
+@pytest.mark.parametrize("case", or_skipped(cases(LAYERS_WITH_CELL_STATE, flags=[SEQUENCES_STATE]), "states h, c"), ids=str)
 def test_h_is_output_gate_times_tanh_of_c(case, verify):
     """LSTM: h = o * tanh(c) elementwise, with o the output gate of the last step."""
     if case.layer.reference is not reference.lstm:

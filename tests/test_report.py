@@ -183,6 +183,7 @@ def test_a_run_writes_a_report_with_every_chapter_claim_and_case(suite):
     assert "| selection | the whole suite (`chapters`) |" in run
     assert "| tests | 10 selected of 10 collected, 10 ran |" in run
     assert "| verdict | 1 failed, 1 xfailed, 1 skipped, 7 passed |" in run
+    assert "| results file | `reports/results.jsonl` |" in run
 
     structures = section(markdown, "## What comes back")
     assert "| layer | default | sequences |" in structures
@@ -301,6 +302,59 @@ def test_under_xdist_the_report_is_the_same(suite, monkeypatch):
     alone = read_report(suite)
     suite.runpytest_inprocess("-n", "2").assert_outcomes(**OUTCOMES)
     assert read_report(suite) == alone
+
+
+def test_a_report_elsewhere_has_a_results_file_only_when_one_is_named(suite):
+    """reports/ keeps the two files of one run: a report written elsewhere writes neither there."""
+    report = suite.path / "elsewhere/spec.md"
+    suite.runpytest_inprocess(f"--spec-report={report}").assert_outcomes(**OUTCOMES)
+    assert not (suite.path / "reports").exists()
+    assert "| results file | none (`--report-log=PATH` writes one) |" in section(report.read_text(), "## This run")
+
+    suite.runpytest_inprocess(f"--spec-report={report}", "--report-log=elsewhere/results.jsonl").assert_outcomes(**OUTCOMES)
+    assert not (suite.path / "reports").exists()
+    assert "| results file | `elsewhere/results.jsonl` |" in section(report.read_text(), "## This run")
+    records = [json.loads(line) for line in (suite.path / "elsewhere/results.jsonl").read_text().splitlines()]
+    assert len({r["nodeid"] for r in records if r["$report_type"] == "TestReport"}) == sum(OUTCOMES.values())
+
+
+@pytest.mark.parametrize(
+    "given, problem",
+    [
+        ("out", "is a directory; name a file in it, e.g. --spec-report=out/spec.md"),
+        ("notes.txt/spec.md", "cannot create the folder */notes.txt: */notes.txt is a file; name a path in a folder"),
+    ],
+    ids=["a directory", "a file in the way"],
+)
+def test_a_report_path_that_cannot_be_written_stops_the_run_before_it_starts(suite, given, problem):
+    suite.mkdir("out")
+    suite.path.joinpath("notes.txt").write_text("")
+    last_results = suite.path / "reports/results.jsonl"
+    last_results.parent.mkdir()
+    last_results.write_text("the last run's results\n")
+    result = suite.runpytest_inprocess(f"--spec-report={given}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --spec-report={given}: *{problem}"])
+    result.stdout.no_fnmatch_line("*passed*")
+    assert last_results.read_text() == "the last run's results\n"
+
+
+def test_a_claim_no_layer_under_test_qualifies_for_is_skipped_with_what_is_missing(pytester):
+    pytester.makeini(INI)
+    pytester.mkpydir("chapters")
+    pytester.path.joinpath("chapters/test_c.py").write_text(
+        '"""Chapter 1: the cell state."""\n'
+        "import pytest\n"
+        "from spec.parameters import or_skipped\n\n\n"
+        '@pytest.mark.parametrize("layer", or_skipped([], "a cell state c"), ids=str)\n'
+        "def test_c(layer):\n"
+        '    """c is not h."""\n'
+    )
+    result = pytester.runpytest_inprocess("--spec")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["  skip  c is not h.", "          skipped for no layer with a cell state c"])
+    reason = "no layer under test has a cell state c: SimpleRNN has state h; GRU has state h; LSTM has states h, c"
+    assert f"| `no layer with a cell state c` | skipped: {reason} |" in read_report(pytester)
 
 
 def test_markdown_escapes_markup_outside_code_spans():

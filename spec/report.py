@@ -94,9 +94,11 @@ def pytest_configure(config):
         return
     report = config.rootpath / config.option.spec_report
     if not config.option.collectonly:  # a bad path fails now, not after the whole run
-        problem = unwritable(report, config.option.spec_report)
-        if problem:
-            raise pytest.UsageError(f"--spec-report={config.option.spec_report}: {problem}")
+        given = {"--spec-report": config.option.spec_report, "--report-log": getattr(config.option, "report_log", None)}
+        for option, value in given.items():
+            problem = unwritable(config.rootpath / value, option, value) if value else ""
+            if problem:
+                raise pytest.UsageError(f"{option}={value}: {problem}")
     # The default results file goes with the default report only, so that the two files in
     # reports/ always describe the same run; a report written elsewhere has a results file when
     # --report-log names one. None on a run that only collects (it would overwrite the last run's
@@ -107,10 +109,11 @@ def pytest_configure(config):
     config.pluginmanager.register(SpecReport(config), "spec-report")
 
 
-def unwritable(path: Path, given: str) -> str:
-    """Why the report cannot be written at `path` (`given` as the option), with the fix; or ""."""
+def unwritable(path: Path, option: str, given: str) -> str:
+    """Why a file cannot be written at `path` (`given` as `option`), with the fix; or ""."""
     if path.is_dir():
-        return f"{path} is a directory; name a file in it, e.g. --spec-report={Path(given) / 'spec.md'}"
+        example = Path(given) / ("spec.md" if option == "--spec-report" else "results.jsonl")
+        return f"{path} is a directory; name a file in it, e.g. {option}={example}"
     folder = next(parent for parent in path.parents if parent.exists())
     if not folder.is_dir():
         return f"cannot create the folder {path.parent}: {folder} is a file; name a path in a folder"

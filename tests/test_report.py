@@ -319,22 +319,23 @@ def test_a_report_elsewhere_has_a_results_file_only_when_one_is_named(suite):
 
 
 @pytest.mark.parametrize(
-    "given, problem",
+    "option, given, problem",
     [
-        ("out", "is a directory; name a file in it, e.g. --spec-report=out/spec.md"),
-        ("notes.txt/spec.md", "cannot create the folder */notes.txt: */notes.txt is a file; name a path in a folder"),
+        ("--spec-report", "out", "is a directory; name a file in it, e.g. --spec-report=out/spec.md"),
+        ("--spec-report", "notes.txt/spec.md", "cannot create the folder */notes.txt: */notes.txt is a file; name a path in a folder"),
+        ("--report-log", "out", "is a directory; name a file in it, e.g. --report-log=out/results.jsonl"),
     ],
-    ids=["a directory", "a file in the way"],
+    ids=["a directory", "a file in the way", "a results file that is a directory"],
 )
-def test_a_report_path_that_cannot_be_written_stops_the_run_before_it_starts(suite, given, problem):
+def test_a_report_path_that_cannot_be_written_stops_the_run_before_it_starts(suite, option, given, problem):
     suite.mkdir("out")
     suite.path.joinpath("notes.txt").write_text("")
     last_results = suite.path / "reports/results.jsonl"
     last_results.parent.mkdir()
     last_results.write_text("the last run's results\n")
-    result = suite.runpytest_inprocess(f"--spec-report={given}")
+    result = suite.runpytest_inprocess(f"{option}={given}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --spec-report={given}: *{problem}"])
+    result.stderr.fnmatch_lines([f"ERROR: {option}={given}: *{problem}"])
     result.stdout.no_fnmatch_line("*passed*")
     assert last_results.read_text() == "the last run's results\n"
 

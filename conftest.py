@@ -1,12 +1,14 @@
-"""Session set-up for the spec: the subject in the report header, Hypothesis profiles, fixtures."""
+"""Session set-up for the spec: SPEC_LAYERS checked, the subject and layers in the report header,
+Hypothesis profiles, fixtures, and the claim named on an error that is not the verify helper's."""
 
 import inspect
 import os
+import traceback
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from spec import subject
+from spec import catalogue, subject
 from spec.verify import Verify
 
 # Plugins of the suite's own, each in its own module (report writing, known differences, ...).
@@ -27,15 +29,58 @@ settings.register_profile("explore", max_examples=200, deadline=None, print_blob
 settings.load_profile(os.environ.get("SPEC_HYPOTHESIS_PROFILE", "spec"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before any plugin opens a file (pytest-reportlog's results)
+def pytest_configure(config):
+    if catalogue.SPEC_LAYERS_PROBLEM:
+        raise pytest.UsageError(catalogue.SPEC_LAYERS_PROBLEM)
+
+
 def pytest_report_header(config):
     found = subject.versions()
-    return ["subject: " + ", ".join(f"{name} {value}" for name, value in found.items())]
+    return [
+        "subject: " + ", ".join(f"{name} {value}" for name, value in found.items()),
+        f"layers: {catalogue.layers_under_test()}",
+    ]
+
+
+def claim_of(function) -> str:
+    """The claim a test checks: its docstring's first line."""
+    return inspect.getdoc(function).splitlines()[0]
 
 
 @pytest.fixture
 def verify(request) -> Verify:
     """Self-explaining assertions for the running claim (its docstring's first line)."""
-    claim = inspect.getdoc(request.function).splitlines()[0]
     params = getattr(request.node, "callspec", None)
     case = params.params.get("case") if params else None
-    return Verify(claim, case, request.node.user_properties)
+    return Verify(claim_of(request.function), case, request.node.user_properties)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """An error inside a claim, not the verify helper's (which names the claim itself), gets the
+    claim as a note; under SPEC_LAYERS, a layer of the test that a copy through its config breaks
+    (Bidirectional, saving) gets what broke as another."""
+    try:
+        return (yield)
+    except (Exception, pytest.fail.Exception) as error:
+        if item.nodeid.startswith("spec/") and not raised_by_verify(error):
+            error.add_note(f"Claim:    {claim_of(item.function)}")
+        if not catalogue.KERAS_OWN_LAYERS:  # Keras' own layers survive the copy; a user's may not
+            for problem in filter(None, map(catalogue.config_copy_problem, layers_of(item))):
+                error.add_note(problem)
+        raise
+
+
+def raised_by_verify(error: BaseException) -> bool:
+    """Whether the verify helper raised the error: its message starts with the claim already."""
+    frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
+    return bool(frames) and frames[-1].f_code is Verify.fail.__code__
+
+
+def layers_of(item) -> list:
+    """The catalogue entries a test's parameters name, directly or as their case's layer, once each."""
+    params = getattr(item, "callspec", None)
+    values = params.params.values() if params else ()
+    found = [value if isinstance(value, catalogue.RecurrentLayer) else getattr(value, "layer", None) for value in values]
+    return list(dict.fromkeys(layer for layer in found if isinstance(layer, catalogue.RecurrentLayer)))

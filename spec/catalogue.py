@@ -10,14 +10,16 @@ the reason printed.
 import functools
 import importlib
 import os
+import traceback
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+import numpy as np
 import pytest
 
 from spec import reference
 from spec.semantics import returned_by_reference, returned_names
-from spec.subject import keras
+from spec.subject import as_list, keras
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: entries are singletons
@@ -92,25 +94,133 @@ GRU_RESET_BEFORE = RecurrentLayer(
 )
 
 
-def selected_layers() -> tuple[RecurrentLayer, ...]:
+SPEC_LAYERS = os.environ.get("SPEC_LAYERS", "")
+SPEC_LAYERS_FORM = (
+    "SPEC_LAYERS must be package.module:ATTRIBUTE, naming a spec.catalogue.RecurrentLayer or a list "
+    'of them, importable from the repository root (README, "Your own layer")'
+)
+
+
+class SpecLayersError(ValueError):
+    """SPEC_LAYERS names no catalogue entries; the message says what it found instead."""
+
+
+def selected_layers(target: str) -> tuple[RecurrentLayer, ...]:
     """The layers under test: Keras' own, or those named by SPEC_LAYERS=package.module:ATTRIBUTE.
 
-    The attribute is a RecurrentLayer or a sequence of them; see README, "Your own layer".
+    The attribute is a RecurrentLayer or a list of them; see README, "Your own layer".
     """
-    target = os.environ.get("SPEC_LAYERS")
     if not target:
         return (SIMPLE_RNN, GRU, LSTM)
-    module_name, _, attribute = target.partition(":")
-    found = getattr(importlib.import_module(module_name), attribute)
-    entries = (found,) if isinstance(found, RecurrentLayer) else tuple(found)
-    if not entries or not all(isinstance(entry, RecurrentLayer) for entry in entries):
-        raise TypeError(f"SPEC_LAYERS={target} must name a RecurrentLayer or a non-empty sequence of them")
-    return entries
+    module_name, colon, attribute = target.partition(":")
+    if not colon:
+        raise SpecLayersError("no ':' between the module and the attribute")
+    if not (module_name and attribute):
+        raise SpecLayersError(f"no {'attribute after' if module_name else 'module before'} the ':'")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # the user's module runs here; whatever it raises is reported in one line
+        missing = isinstance(error, ModuleNotFoundError) and f"{module_name}.".startswith(f"{error.name}.")
+        problem = f"there is no module {error.name}" if missing else f"importing {module_name} raised {raised_where(error)}"
+        raise SpecLayersError(problem) from None
+    if not hasattr(module, attribute):
+        raise SpecLayersError(f"module {module_name} has no attribute {attribute}")
+    found = getattr(module, attribute)
+    if isinstance(found, RecurrentLayer):
+        return (found,)
+    if not isinstance(found, (list, tuple)):
+        raise SpecLayersError(f"{attribute} is {described(found)}")
+    if not found:
+        raise SpecLayersError(f"{attribute} is an empty {type(found).__name__}")
+    strays = [entry for entry in found if not isinstance(entry, RecurrentLayer)]
+    if strays:
+        raise SpecLayersError(f"{attribute} holds {described(strays[0])}")
+    return tuple(found)
 
 
-LAYERS = selected_layers()
+def described(value) -> str:
+    """What SPEC_LAYERS found instead of a RecurrentLayer, with the fix for a class (the likeliest mistake)."""
+    if isinstance(value, type):
+        return (
+            f"a class, not a catalogue entry: wrap it in spec.catalogue.RecurrentLayer, "
+            f'as RecurrentLayer("{value.__name__}", {value.__name__}, state_names, reference), and name that'
+        )
+    shown = repr(value)
+    return f"{shown[:60] + '...' if len(shown) > 60 else shown}, not a RecurrentLayer"
+
+
+def raised_where(error: Exception) -> str:
+    """'ZeroDivisionError: division by zero (at my_layer.py:3)': the error and where it was raised."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if not frame.filename.startswith("<frozen")]
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+# A mistake in SPEC_LAYERS is kept, not raised: this module is imported while conftest.py loads,
+# where an exception is a traceback; conftest.py's pytest_configure stops the run with the message.
+try:
+    LAYERS = selected_layers(SPEC_LAYERS)
+    SPEC_LAYERS_PROBLEM = ""
+except SpecLayersError as problem:
+    LAYERS, SPEC_LAYERS_PROBLEM = (), f"SPEC_LAYERS={SPEC_LAYERS}: {problem}. {SPEC_LAYERS_FORM}."
 KERAS_OWN_LAYERS = LAYERS == (SIMPLE_RNN, GRU, LSTM)
 LAYER_VARIANTS = (*LAYERS, GRU_RESET_BEFORE) if KERAS_OWN_LAYERS else LAYERS
+
+
+def layers_under_test() -> str:
+    """The layers under test, in words, for the report header and the report's environment table."""
+    names = ", ".join(str(layer) for layer in LAYERS)
+    return f"{names} (Keras' own)" if KERAS_OWN_LAYERS else f"{names} (SPEC_LAYERS={SPEC_LAYERS})"
+
+
+@functools.cache  # entries are hashed by identity; a failing layer fails many claims
+def config_copy_problem(layer: RecurrentLayer) -> str:
+    """What goes wrong when `layer` is copied through its config, as Bidirectional and .keras saving
+    copy it (keras.layers.deserialize(keras.layers.serialize(layer))), or "" when nothing does."""
+    try:
+        made = layer.make(2, SEQUENCES_STATE)
+    except Exception as error:
+        return (
+            f"Making {layer} as the spec does, {layer.constructor_code(2, SEQUENCES_STATE)}, raised "
+            f"{type(error).__name__}: {error}. The spec calls layer_class(units, return_sequences=..., "
+            "return_state=..., **options), options being keras.layers.RNN's keyword arguments "
+            '(README, "Your own layer").'
+        )
+    inputs = np.random.default_rng(0).normal(size=(2, 3, 4)).astype("float32")
+    try:
+        outputs = as_list(made(inputs))
+    except Exception:
+        return ""  # the layer itself fails: the claim's own error says how
+    name = type(made).__name__
+    owner = next(cls for cls in type(made).__mro__ if "from_config" in vars(cls))
+    from_config = f"{owner.__name__}.from_config" + ("" if owner is type(made) else f", which {name} inherits,")
+    lead = f"{name} does not survive the copy through its config that Bidirectional and .keras saving make"
+    fix = (
+        f"Register {name} with keras.saving.register_keras_serializable, and give it a get_config that "
+        "returns its constructor's arguments (without 'cell') and a from_config that calls "
+        'cls(**config): README, "Your own layer", has a template.'
+    )
+    try:
+        config = keras.layers.serialize(made)
+    except Exception as error:
+        return f"{lead}: its get_config raised {type(error).__name__}: {error}. {fix}"
+    try:
+        copy = keras.layers.deserialize(config)
+    except Exception as error:
+        return f"{lead}: {from_config} raised {type(error).__name__}: {error}, given get_config()'s config. {fix}"
+    copied = f"the copy that {from_config} makes"
+    try:
+        copy.build(inputs.shape)
+        copy.set_weights(made.get_weights())
+        copied_outputs = as_list(copy(inputs))
+    except Exception as error:
+        return f"{lead}: {copied} raised {type(error).__name__}: {error}. {fix}"
+    shapes, copied_shapes = ([list(np.shape(o)) for o in found] for found in (outputs, copied_outputs))
+    if copied_shapes != shapes:
+        return f"{lead}: {copied} returns tensors of shapes {copied_shapes}, the layer {shapes}. {fix}"
+    if not all(map(np.array_equal, copied_outputs, outputs)):
+        return f"{lead}: {copied} computes other numbers than the layer from the same weights and inputs. {fix}"
+    return ""
 
 
 def reference_of(layer: RecurrentLayer) -> Callable:
@@ -131,7 +241,7 @@ def about_keras_own_classes(what: str):
     """Marks claims about Keras' own classes (what: which ones), skipped with that reason under SPEC_LAYERS."""
     return pytest.mark.skipif(
         not KERAS_OWN_LAYERS,
-        reason=f"about Keras' own {what}, not the layers under test (SPEC_LAYERS={os.environ.get('SPEC_LAYERS')})",
+        reason=f"about Keras' own {what}, not the layers under test (SPEC_LAYERS={SPEC_LAYERS})",
     )
 
 

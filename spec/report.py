@@ -21,8 +21,8 @@ rootdir (reports/ is ignored by git):
       module, chapter (its number, or null), chapter_title, test (the function), claim (the
       docstring's first line), case (the parameter id), layer / configuration / path (where the
       parameters name them), order (position in the collection), environment (spec.subject's
-      versions and devices, "suite revision" (spec/revision.py: the commit, "-dirty" when a file
-      of the suite differs from it, or "unknown"),
+      versions and devices, "layers" (those under test), "suite revision" (spec/revision.py: the
+      commit, "-dirty" when a file of the suite differs from it, or "unknown"),
       and "environment" when SPEC_ENVIRONMENT names it);
       the first test of a module adds chapter_intro; the first test of a claim adds
       claim_details, snippet and snippet_case.
@@ -48,7 +48,7 @@ import pytest
 
 from spec import report_render, subject
 from spec.revision import suite_revision
-from spec.catalogue import Flags, RecurrentLayer
+from spec.catalogue import Flags, RecurrentLayer, layers_under_test
 from spec.observe import Case
 
 DEFAULT_REPORT = "reports/spec.md"
@@ -228,8 +228,9 @@ def session_outcome(exitstatus) -> str:
 
 @functools.cache
 def run_environment(root: str) -> dict:
-    """The subject's versions and devices, the suite revision, and the environment's name if set."""
-    found = {**subject.versions(), "suite revision": suite_revision(root)}
+    """The subject's versions and devices, the layers under test, the suite revision, and the
+    environment's name if set."""
+    found = {**subject.versions(), "layers": layers_under_test(), "suite revision": suite_revision(root)}
     if os.environ.get("SPEC_ENVIRONMENT"):  # the nox session's name (noxfile.py)
         found["environment"] = os.environ["SPEC_ENVIRONMENT"]
     return found

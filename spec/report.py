@@ -266,19 +266,26 @@ def chapter_text(item) -> dict:
 
 
 def claim_text(item) -> dict:
-    """The claim's explanation and snippet: a fenced block in its docstring, else its case's code."""
+    """The claim's explanation and snippet: its first case's code, followed by the claim's check.
+
+    The check is a fenced block in the docstring: code that continues the case's snippet (using the
+    names the snippet binds, such as `output, h, c`) and performs the claim's comparison. A claim
+    whose cases print no code has the fenced block alone as its snippet.
+    """
     function = getattr(item, "function", None)
     doc = (inspect.getdoc(function) if function is not None else None) or ""
     body = doc.partition("\n")[2]
     fence = FENCED.search(body)
+    check = fence[1].rstrip("\n") if fence else ""
     details = FENCED.sub("", body).strip()
-    if fence:
-        return {"claim_details": details, "snippet": fence[1].rstrip("\n"), "snippet_case": ""}
     params = item.callspec.params if hasattr(item, "callspec") else {}
     # A Case, or a chapter's own case class: anything that can print its reproducer.
     case = next((value for value in params.values() if callable(getattr(value, "snippet", None))), None)
     if case is not None:
-        return {"claim_details": details, "snippet": case.snippet(), "snippet_case": str(case)}
+        snippet = "\n".join(part for part in (case.snippet(), check) if part)
+        return {"claim_details": details, "snippet": snippet, "snippet_case": str(case)}
+    if check:
+        return {"claim_details": details, "snippet": check, "snippet_case": ""}
     return {"claim_details": details}
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from spec.catalogue import LAYERS, Flags, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, Observation, inputs_for
+from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, Observation, inputs_for, returned_code, seeding_code, snippet_imports
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
 
@@ -74,8 +74,7 @@ class BidirectionalCase:
     def snippet(self) -> str:
         shape, d = self.dims.input_shape, self.dims
         lines = [
-            "import numpy as np",
-            "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+            *snippet_imports(self.layer),
             f"x = np.random.default_rng({DATA_SEED}).normal(size={shape}).astype('float32')",
             f"layer = {self.constructor_code()}",
         ]
@@ -87,20 +86,14 @@ class BidirectionalCase:
             ]
         else:
             lines.append(f"layer.build({shape})")
-        lines += [
-            f"rng = np.random.default_rng({WEIGHT_SEED})",
-            f"layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
-            " for w in layer.get_weights()])",
-        ]
+        lines.append(seeding_code())
         if self.with_initial_state:
             lines += [
                 f"rng = np.random.default_rng({INITIAL_STATE_SEED})  # forward states, then backward states",
                 f"given = [rng.uniform(-1, 1, ({d.batch}, {d.units})).astype('float32') for _ in states]",
-                "print(model([x, *given]))",
             ]
-        else:
-            lines.append("print(layer(x))")
-        return "\n".join(lines)
+        run = "model([x, *given])" if self.with_initial_state else "layer(x)"
+        return "\n".join([*lines, *returned_code(["returned"], run)])
 
 
 def bidirectional_cases(merge_modes=MERGE_MODES, sequences=(True,)) -> list[BidirectionalCase]:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from spec.catalogue import DEFAULT, FLAGS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, about_keras_own_classes
-from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED
+from spec.observe import DATA_SEED, returned_code, seeding_code, snippet_imports, snippet_names
 from spec.subject import as_list, keras
 from spec.verify import FLOAT32_EPS
 
@@ -55,15 +55,12 @@ class ConvCase:
     def snippet(self) -> str:
         return "\n".join(
             [
-                "import numpy as np",
-                "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+                *snippet_imports(),
                 f"x = np.random.default_rng({DATA_SEED}).normal(size={self.input_shape}).astype('float32')",
                 f"layer = {self.constructor_code()}",
                 f"layer.build({self.input_shape})",
-                f"rng = np.random.default_rng({WEIGHT_SEED})",
-                f"layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
-                " for w in layer.get_weights()])",
-                "print(layer(x))",
+                seeding_code(),
+                *returned_code(snippet_names(self.flags, LSTM), "layer(x)"),
             ]
         )
 

@@ -55,7 +55,11 @@ def test_one_timestep_is_one_reference_step(case, verify):
     check_against_reference(verify, case, observed.outputs, observed.weights, observed.inputs)
 
 
-@pytest.mark.parametrize("case", cases(flags=[DEFAULT], dims=NO_STEPS), ids=str)
+# The Input leaves the timesteps unknown (None), as it would for variable-length data.
+ZERO_TIMESTEPS_CASES = [replace(case, known_timesteps=False) for case in cases(flags=[DEFAULT], dims=NO_STEPS)]
+
+
+@pytest.mark.parametrize("case", ZERO_TIMESTEPS_CASES, ids=str)
 def test_zero_timesteps_are_refused_not_answered_with_an_empty_output(case, verify, known):
     """A sequence of zero timesteps is refused with an out-of-bounds error; no empty or zero output comes back.
 
@@ -63,7 +67,6 @@ def test_zero_timesteps_are_refused_not_answered_with_an_empty_output(case, veri
     raises ValueError. The model's Input leaves the timestep dimension unknown, as it would be for
     variable-length data.
     """
-    case = replace(case, known_timesteps=False)
     check_refused(
         verify.about(case),
         expected_outcome(known, ZERO_TIMESTEPS[case.path]),

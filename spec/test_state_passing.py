@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from spec.catalogue import LAYERS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, NOTES_DIMS, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for
+from spec.observe import DATA_SEED, NOTES_DIMS, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for, seeding_code, snippet_imports, snippet_names, returned_code
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
 
@@ -27,11 +27,6 @@ DECODER_WEIGHT_SEED = WEIGHT_SEED + 1  # the decoder has weights of its own
 DECODER_DIMS = Dims(batch=NOTES_DIMS.batch, timesteps=4, features=2, units=NOTES_DIMS.units)
 SPLIT = 4  # the chunks are x[:, :4] and x[:, 4:]
 
-# A reproducer's line that seeds a layer's weights as seed_weights does.
-SEEDING = (
-    f"rng = np.random.default_rng({{seed}}); {{layer}}.set_weights("
-    f"[rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32') for w in {{layer}}.get_weights()])"
-)
 # What each scenario runs, as the lines that follow the layer's construction in a reproducer.
 SCENARIOS = {
     "initial-state": [
@@ -41,14 +36,14 @@ SCENARIOS = {
         "SEED_WEIGHTS",
         f"rng = np.random.default_rng({INITIAL_STATE_SEED})",
         "given = [rng.uniform(-1, 1, (BATCH, UNITS)).astype('float32') for _ in STATE_NAMES]",
-        "print(model([x, *given]))",
+        "RETURNED = model([x, *given])",
     ],
     "chunks": [
         "layer.build(SHAPE)",
         "SEED_WEIGHTS",
         f"first = layer(x[:, :{SPLIT}])",
         f"second = layer(x[:, {SPLIT}:], initial_state=list(first[1:]))",
-        "print(first, second, layer(x))",
+        "whole = layer(x)",
     ],
 }
 
@@ -75,11 +70,11 @@ class PassingCase:
         words = {
             "TIMESTEPS": d.timesteps, "FEATURES": d.features, "UNITS": d.units, "BATCH": d.batch,
             "SHAPE": d.input_shape, "STATE_NAMES": list(self.layer.state_names),
-            "SEED_WEIGHTS": SEEDING.format(seed=WEIGHT_SEED, layer="layer"),
+            "SEED_WEIGHTS": seeding_code(),
+            "RETURNED": ", ".join(snippet_names(self.flags, self.layer)),
         }
         lines = [
-            "import numpy as np",
-            "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+            *snippet_imports(self.layer),
             f"x = np.random.default_rng({DATA_SEED}).normal(size={d.input_shape}).astype('float32')",
             f"layer = {self.layer.constructor_code(d.units, self.flags)}",
         ]
@@ -198,8 +193,7 @@ class EncoderDecoderCase:
         e, d = self.encoder_dims, self.decoder_dims
         return "\n".join(
             [
-                "import numpy as np",
-                "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+                *snippet_imports(self.layer),
                 f"x = np.random.default_rng({DATA_SEED}).normal(size={e.input_shape}).astype('float32')",
                 f"y = np.random.default_rng({DATA_SEED + 1}).normal(size={d.input_shape}).astype('float32')",
                 f"encoder = {self.layer.constructor_code(e.units, STATE)}",
@@ -208,9 +202,9 @@ class EncoderDecoderCase:
                 f"y_in = keras.Input(shape=({d.timesteps}, {d.features}))",
                 "_, *states = encoder(x_in)",
                 "model = keras.Model([x_in, y_in], decoder(y_in, initial_state=states))",
-                SEEDING.format(seed=WEIGHT_SEED, layer="encoder"),
-                SEEDING.format(seed=DECODER_WEIGHT_SEED, layer="decoder"),
-                "print(model([x, y]))",
+                seeding_code("encoder"),
+                seeding_code("decoder", DECODER_WEIGHT_SEED),
+                *returned_code(["sequence"], "model([x, y])"),
             ]
         )
 

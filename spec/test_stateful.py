@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from spec.catalogue import LAYERS, SEQUENCES, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, NOTES_DIMS, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for
+from spec.observe import DATA_SEED, NOTES_DIMS, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for, seeding_code, snippet_imports
 from spec.subject import KERAS_MAJOR, as_list, keras, to_numpy
 from spec.verify import reference_tolerance
 
@@ -75,8 +75,7 @@ class StatefulCase:
     def snippet(self) -> str:
         d = self.dims
         lines = [
-            "import numpy as np",
-            "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+            *snippet_imports(self.layer),
             f"x = np.random.default_rng({DATA_SEED}).normal(size={d.input_shape}).astype('float32')",
             f"layer = {self.layer.constructor_code(d.units, SEQUENCES)}",
         ]
@@ -88,11 +87,7 @@ class StatefulCase:
             ]
         else:
             lines += [f"layer.build(({d.batch}, None, {d.features}))", "run = layer"]
-        lines += [
-            f"rng = np.random.default_rng({WEIGHT_SEED})",
-            f"layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
-            " for w in layer.get_weights()])",
-        ]
+        lines.append(seeding_code())
         for line in SCENARIOS[self.scenario]:
             for word, value in (("HALF", HALF), ("BATCH", d.batch), ("OTHER", OTHER_BATCH)):
                 line = line.replace(word, str(value))

@@ -140,7 +140,7 @@ class MaskedCase(Case):
                 f"{d.features})).astype('float32')])",
             ]
         run = "layer(x, mask=mask)" if self.source == "argument" else "model(x)"
-        return "\n".join([*lines, seeding_code(), *returned_code(snippet_names(self.flags, self.layer), run)])
+        return "\n".join([*lines, seeding_code(), *returned_code(snippet_names(self.flags, self.layer.state_names), run)])
 
 
 def masked_cases(layers, flags, paddings=PADDINGS, sources=("argument",)) -> list[MaskedCase]:

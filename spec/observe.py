@@ -8,6 +8,7 @@ are not.
 """
 
 import functools
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -20,6 +21,7 @@ WEIGHT_SEED = 7
 WEIGHT_SCALE = 0.5  # weights ~ U(-0.5, 0.5): gates stay away from saturation, so errors show
 
 PATHS = ("predict", "call")
+CALLED_MODULE = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.\w+\(")  # "examples.coupled_lstm" in "examples.coupled_lstm.CoupledLSTM("
 
 
 @dataclass(frozen=True)
@@ -89,18 +91,17 @@ class Case:
         if self.keras_seed is None:
             lines.append(seeding_code())
         run = "model.predict(x, verbose=0)" if self.path == "predict" else "layer(x)"
-        return "\n".join([*lines, *returned_code(snippet_names(self.flags, self.layer), run)])
+        return "\n".join([*lines, *returned_code(snippet_names(self.flags, self.layer.state_names), run)])
 
 
 def snippet_imports(*layers: RecurrentLayer) -> list[str]:
-    """A snippet's import lines: numpy, Keras as this run imports it, and the module of each layer
-    that is not Keras' own (a SPEC_LAYERS layer), so that the snippet runs when pasted."""
+    """A snippet's import lines: numpy, Keras as this run imports it, and every other module the layers'
+    constructor code names (a SPEC_LAYERS layer's, a user's cell's), so that the snippet runs when pasted."""
     lines = ["import numpy as np", "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras"]
     for layer in layers:
-        code = layer.constructor_code(1, Flags(False, False))
-        module = code.partition("(")[0].rpartition(".")[0]
-        if not code.startswith("keras.") and f"import {module}" not in lines:
-            lines.append(f"import {module}")
+        for module in CALLED_MODULE.findall(layer.constructor_code(1, Flags(False, False))):
+            if module.split(".")[0] != "keras" and f"import {module}" not in lines:
+                lines.append(f"import {module}")
     return lines
 
 
@@ -112,10 +113,10 @@ def seeding_code(layer: str = "layer", seed: int = WEIGHT_SEED) -> str:
     )
 
 
-def snippet_names(flags: Flags, layer: RecurrentLayer) -> list[str]:
+def snippet_names(flags: Flags, state_names: tuple[str, ...]) -> list[str]:
     """The names a snippet binds what the layer returns to: output (sequence with
     return_sequences=True), then the states (h, c) with return_state=True. A claim's check uses them."""
-    return ["sequence" if flags.return_sequences else "output", *(layer.state_names if flags.return_state else ())]
+    return ["sequence" if flags.return_sequences else "output", *(state_names if flags.return_state else ())]
 
 
 def returned_code(names: list[str], run: str) -> list[str]:

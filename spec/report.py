@@ -269,8 +269,9 @@ def claim_text(item) -> dict:
     """The claim's explanation and snippet: its first case's code, followed by the claim's check.
 
     The check is a fenced block in the docstring: code that continues the case's snippet (using the
-    names the snippet binds, such as `output, h, c`) and performs the claim's comparison. A claim
-    whose cases print no code has the fenced block alone as its snippet.
+    names the snippet binds, such as `output, h, c`) and performs the claim's comparison. A block
+    that starts with an import is a whole snippet of its own (for a claim whose cases print no
+    code, or whose case code cannot lead to the check, such as a refusal).
     """
     function = getattr(item, "function", None)
     doc = (inspect.getdoc(function) if function is not None else None) or ""
@@ -281,8 +282,8 @@ def claim_text(item) -> dict:
     params = item.callspec.params if hasattr(item, "callspec") else {}
     # A Case, or a chapter's own case class: anything that can print its reproducer.
     case = next((value for value in params.values() if callable(getattr(value, "snippet", None))), None)
-    if case is not None:
-        snippet = "\n".join(part for part in (case.snippet(), check) if part)
+    if case is not None and not check.startswith("import "):
+        snippet = "\n\n".join(part for part in (case.snippet(), check) if part)
         return {"claim_details": details, "snippet": snippet, "snippet_case": str(case)}
     if check:
         return {"claim_details": details, "snippet": check, "snippet_case": ""}

@@ -34,6 +34,7 @@ ENVIRONMENT_LABELS = {
 }
 
 MAX_OBSERVATIONS_IN_A_CELL = 4
+MAX_MESSAGE = 200  # characters of an exception's message in a table cell (the results file keeps 400)
 NOTEBOOK_EXAMPLE = "notebook example"  # the observation spec/test_notebook.py records for the opening
 
 
@@ -201,7 +202,9 @@ def describe_observation(what: str, value) -> str:
     if "error" in value:  # spec.refusals.record_raised
         if value["error"] is None:
             return f"{what}: nothing (every step returned)"
-        return f"{what} at step {value['step']}: {value['error']}: {value['message']}"
+        message = value["message"]
+        message = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+        return f"{what} at step {value['step']}: {value['error']}: {message}"
     if "names" in value and "shapes" in value:
         names, shapes = value["names"], value["shapes"]
         if len(names) == len(shapes):

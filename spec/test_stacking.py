@@ -65,7 +65,7 @@ class StackCase:
                 "for layer in (first, top):",
                 f"    layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
                 " for w in layer.get_weights()])",
-                *returned_code(snippet_names(self.flags, self.layer), "top(first(x))"),
+                *returned_code(snippet_names(self.flags, self.layer.state_names), "top(first(x))"),
             ]
         )
 
@@ -141,6 +141,16 @@ def test_a_stack_matches_the_reference_chained_layer_after_layer(case, verify):
 
     The top layer returns what it would return alone (its own structure and width, under each of
     the four flag configurations) on the first layer's sequence.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    below, _ = reference.simple_rnn(first.get_weights(), x)
+    expected, _ = reference.simple_rnn(top.get_weights(), below)  # the top layer reads the sequence below it
+    # Each layer's float32 rounding, the first layer's carried through the top (spec/test_stacking.py, stack_tolerance):
+    atol = (4 * 5 * (5 + 4 + 1) + 5 * 5 * 0.5 * 4 * 5 * (3 + 5 + 1)) * 2**-23
+    np.testing.assert_allclose(output, expected[:, -1], atol=atol)
+    ```
     """
     outputs, (first_weights, top_weights), x = observe_stack(case)
     reference = reference_of(case.layer)

@@ -71,7 +71,7 @@ class PassingCase:
             "TIMESTEPS": d.timesteps, "FEATURES": d.features, "UNITS": d.units, "BATCH": d.batch,
             "SHAPE": d.input_shape, "STATE_NAMES": list(self.layer.state_names),
             "SEED_WEIGHTS": seeding_code(),
-            "RETURNED": ", ".join(snippet_names(self.flags, self.layer)),
+            "RETURNED": ", ".join(snippet_names(self.flags, self.layer.state_names)),
         }
         lines = [
             *snippet_imports(self.layer),
@@ -126,6 +126,14 @@ def test_initial_state_is_where_the_recurrence_starts(case, verify):
 
     SimpleRNN and GRU take [h]; LSTM takes [h, c], in that order, and its c matters as much as h:
     the reference starts from the given non-zero h and c.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, (expected_h,) = reference.simple_rnn(layer.get_weights(), x, given)  # started from the given h
+    np.testing.assert_allclose(sequence, expected, atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 10 steps
+    np.testing.assert_allclose(h, expected_h, atol=4 * 10 * (3 + 5 + 1) * 2**-23)
+    ```
     """
     layer, model = started_from_inputs(case)
     x, states = inputs_for(case.dims), given_states(case)
@@ -140,7 +148,14 @@ def test_initial_state_is_where_the_recurrence_starts(case, verify):
 
 @pytest.mark.parametrize("case", scenario_cases("initial-state", LSTM_ONLY), ids=str)
 def test_lstm_initial_cell_state_changes_the_output(case, verify):
-    """LSTM: the c of initial_state is used: the same h with another c gives another sequence."""
+    """LSTM: the c of initial_state is used: the same h with another c gives another sequence.
+
+    ```python
+    given_h, given_c = given
+    from_zero_c = model([x, given_h, np.zeros_like(given_c)])[0]
+    assert np.abs(np.asarray(sequence) - np.asarray(from_zero_c)).max() >= 1e-2  # the given c moved the sequence
+    ```
+    """
     _, model = started_from_inputs(case)
     x, (h, c) = inputs_for(case.dims), given_states(case)
     with_c = as_list(model([x, h, c]))[0]
@@ -152,7 +167,13 @@ def test_lstm_initial_cell_state_changes_the_output(case, verify):
 
 @pytest.mark.parametrize("case", scenario_cases("chunks"), ids=str)
 def test_two_chunks_with_carried_state_equal_one_pass(case, verify):
-    """Running x[:, :k] and then x[:, k:] from the returned states gives exactly the one-pass sequence and states."""
+    """Running x[:, :k] and then x[:, k:] from the returned states gives exactly the one-pass sequence and states.
+
+    ```python
+    np.testing.assert_array_equal(np.concatenate([first[0], second[0]], axis=1), whole[0])  # the sequences
+    np.testing.assert_array_equal(second[1], whole[1])  # h after the second chunk is the one-pass h
+    ```
+    """
     layer = case.layer.make(case.dims.units, case.flags)
     layer.build(case.dims.input_shape)
     seed_weights(layer)
@@ -216,6 +237,14 @@ def test_encoder_states_start_the_decoder(case, verify):
     The hand-off return_state exists for: a functional model whose decoder is called with
     initial_state=the encoder's states. Its output equals the reference decoder started from the
     reference encoder's final states, chained by hand.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    _, handed_over = reference.simple_rnn(encoder.get_weights(), x)  # the encoder's final states
+    expected, _ = reference.simple_rnn(decoder.get_weights(), y, handed_over)
+    np.testing.assert_allclose(sequence, expected, atol=4 * (10 + 4) * (3 + 5 + 1) * 2**-23)  # rounding over both runs' steps
+    ```
     """
     e, d = case.encoder_dims, case.decoder_dims
     encoder = case.layer.make(e.units, STATE)

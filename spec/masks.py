@@ -140,7 +140,8 @@ class MaskedCase(Case):
                 f"{d.features})).astype('float32')])",
             ]
         run = "layer(x, mask=mask)" if self.source == "argument" else "model(x)"
-        return "\n".join([*lines, seeding_code(), *returned_code(snippet_names(self.flags, self.layer.state_names), run)])
+        names = snippet_names(self.flags, self.layer.state_names)
+        return "\n".join([*lines, seeding_code(), *returned_code(names, run)])
 
 
 def masked_cases(layers, flags, paddings=PADDINGS, sources=("argument",)) -> list[MaskedCase]:

@@ -21,7 +21,8 @@ WEIGHT_SEED = 7
 WEIGHT_SCALE = 0.5  # weights ~ U(-0.5, 0.5): gates stay away from saturation, so errors show
 
 PATHS = ("predict", "call")
-CALLED_MODULE = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.\w+\(")  # "examples.coupled_lstm" in "examples.coupled_lstm.CoupledLSTM("
+# The module of a call in constructor code: "examples.coupled_lstm" in "examples.coupled_lstm.CoupledLSTM(5)".
+CALLED_MODULE = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.\w+\(")
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def snippet_names(flags: Flags, state_names: tuple[str, ...]) -> list[str]:
 
 def returned_code(names: list[str], run: str) -> list[str]:
     """The snippet lines that run `run`, bind what it returns to `names`, and print it."""
-    return [f"{', '.join(names)} = {run}", f"print({', '.join(names)}, sep='\\n\\n')" if len(names) > 1 else f"print({names[0]})"]
+    bound = ", ".join(names)
+    return [f"{bound} = {run}", f"print({bound}, sep='\\n\\n')" if len(names) > 1 else f"print({bound})"]
 
 
 @dataclass(frozen=True)

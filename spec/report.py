@@ -4,8 +4,9 @@ A pytest plugin (listed in conftest.py). Every run that executes tests writes, r
 rootdir (reports/ is ignored by git):
 
 - reports/spec.md (`--spec-report=PATH`): the specification as this run observed it. An
-  environment header, what part of the suite ran, then chapter by chapter (a chapter is a claim
-  module whose docstring starts "Chapter N: title.") each claim's sentence, a Keras snippet, what
+  environment header, what part of the suite ran, the notebook's In [5] as this run computed it
+  (when chapter 1's LSTM case ran), then chapter by chapter (a chapter is a claim module whose
+  docstring starts "Chapter N: title.") each claim's sentence, a Keras snippet with its check, what
   each case observed (returned structures and shapes, largest differences against the reference)
   and its verdict, with failures, expected failures and skips given with their reasons. It is
   rendered by spec/report_render.py from the run's own test reports; nothing in it is hand-written.

@@ -357,7 +357,8 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
 
 def _notebook_example(results) -> list[str]:
     """The notes' In [5] as this run computed it; nothing when the test that records it did not run."""
-    example = next((value for result in results for what, value in result.observations if what == NOTEBOOK_EXAMPLE), None)
+    recorded = (value for result in results for what, value in result.observations if what == NOTEBOOK_EXAMPLE)
+    example = next(recorded, None)
     if example is None:
         return []
     lines = [

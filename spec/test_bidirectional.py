@@ -25,7 +25,17 @@ import numpy as np
 import pytest
 
 from spec.catalogue import LAYERS, Flags, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, Observation, inputs_for, returned_code, seeding_code, snippet_imports
+from spec.observe import (
+    DATA_SEED,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Dims,
+    Observation,
+    inputs_for,
+    returned_code,
+    seeding_code,
+    snippet_imports,
+)
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
 
@@ -229,7 +239,7 @@ def test_states_are_the_forward_layers_then_the_backward_layers(case, verify):
     half = len(weights) // 2  # the forward layer's weights, then the backward layer's
     _, (expected_forward,) = reference.simple_rnn(weights[:half], x)
     _, (expected_backward,) = reference.simple_rnn(weights[half:], x, go_backwards=True)
-    np.testing.assert_allclose(h_forward, expected_forward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 5 steps
+    np.testing.assert_allclose(h_forward, expected_forward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
     np.testing.assert_allclose(h_backward, expected_backward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)
     ```
     """
@@ -262,7 +272,7 @@ def test_output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode(case,
     forward, _ = reference.simple_rnn(weights[:half], x)
     backward, _ = reference.simple_rnn(weights[half:], x, go_backwards=True)
     merged = np.concatenate([forward, backward[:, ::-1]], axis=-1)  # concat; the backward sequence in input order
-    np.testing.assert_allclose(sequence, merged, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 5 steps
+    np.testing.assert_allclose(sequence, merged, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
     ```
     """
     run = observe_bidirectional(case)
@@ -341,7 +351,7 @@ def test_initial_state_first_half_is_forward_second_half_is_backward(case, verif
     half = len(weights) // 2  # the forward layer's weights, then the backward layer's
     _, (expected_forward,) = reference.simple_rnn(weights[:half], x, given[:1])  # initial_state's first half
     _, (expected_backward,) = reference.simple_rnn(weights[half:], x, given[1:], go_backwards=True)  # its second half
-    np.testing.assert_allclose(h_forward, expected_forward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 5 steps
+    np.testing.assert_allclose(h_forward, expected_forward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
     np.testing.assert_allclose(h_backward, expected_backward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)
     ```
     """

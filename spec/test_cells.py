@@ -274,7 +274,7 @@ def test_rnn_of_a_cell_matches_the_float64_reference(case, verify):
     from spec import reference  # the suite's float64 implementation of the documented equations
 
     expected, _ = reference.simple_rnn(layer.get_weights(), x)
-    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 10 steps
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # 10 steps' rounding
     ```
     """
     observed = observe(case)
@@ -404,7 +404,7 @@ def test_a_custom_cell_matches_its_float64_reference(case, verify):
     from spec import reference  # the suite's float64 implementation of the documented equations
 
     expected, _ = reference.simple_rnn(layer.get_weights(), x)  # the inner SimpleRNNCell's h
-    np.testing.assert_allclose(output, 2 * expected[:, -1], atol=2 * 4 * 5 * (3 + 5 + 1) * 2**-23)  # 2 * h, twice h's rounding over 5 steps
+    np.testing.assert_allclose(output, 2 * expected[:, -1], atol=2 * 4 * 5 * (3 + 5 + 1) * 2**-23)  # twice h's rounding
     ```
     """
     observed = observe(case)

@@ -20,7 +20,15 @@ import numpy as np
 import pytest
 
 from spec.catalogue import DEFAULT, FLAGS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, about_keras_own_classes
-from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, returned_code, seeding_code, snippet_imports, snippet_names
+from spec.observe import (
+    DATA_SEED,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    returned_code,
+    seeding_code,
+    snippet_imports,
+    snippet_names,
+)
 from spec.subject import as_list, keras
 from spec.verify import FLOAT32_EPS
 

@@ -62,7 +62,7 @@ def test_returned_sequence_is_in_processing_order(case, verify):
 
     expected, _ = reference.simple_rnn(layer.get_weights(), x, go_backwards=True)  # step 0: after reading x[:, 5]
     np.testing.assert_allclose(sequence, expected, atol=4 * 6 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 6 steps
-    assert not np.allclose(sequence, expected[:, ::-1], atol=4 * 6 * (3 + 5 + 1) * 2**-23)  # not flipped back to the input's order
+    assert not np.allclose(sequence, expected[:, ::-1], atol=4 * 6 * (3 + 5 + 1) * 2**-23)  # not in input order
     ```
     """
     observed = observe(case)
@@ -88,11 +88,12 @@ def test_last_step_is_the_default_output_and_h(case, verify):
     the state h: the same numbers.
 
     ```python
-    # The same layer without return_sequences, with the same weights:
+    # The same go_backwards layer without return_sequences, with the same weights:
     default = layer.from_config({**layer.get_config(), "return_sequences": False})
     default.build(x.shape)
     default.set_weights(layer.get_weights())
-    np.testing.assert_array_equal(sequence[:, -1], default(x))
+    output = default(x)  # after reading x[:, 0], the last input step it reads
+    np.testing.assert_array_equal(sequence[:, -1], output)
     ```
     """
     observed = observe(case)

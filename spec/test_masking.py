@@ -180,8 +180,9 @@ def test_final_output_and_states_come_from_the_last_valid_step(case, verify):
 
     ```python
     for row, length in enumerate(lengths[:, 0]):
-        if length:  # the same layer on the row's valid steps alone (two float32 runs: twice the tolerance)
-            np.testing.assert_allclose(output[row : row + 1], layer(x[row : row + 1, :length]), atol=2 * 4 * 6 * (3 + 5 + 1) * 2**-23)
+        if length:  # the same layer on the row's valid steps alone; two float32 runs, twice the tolerance
+            alone = layer(x[row : row + 1, :length])
+            np.testing.assert_allclose(output[row : row + 1], alone, atol=2 * 4 * 6 * (3 + 5 + 1) * 2**-23)
     ```
     """
     observed = observe_masked(case)

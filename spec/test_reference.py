@@ -19,7 +19,7 @@ def test_every_returned_tensor_matches_the_float64_reference(case, verify):
     from spec import reference  # the suite's float64 implementation of the documented equations
 
     expected, _ = reference.simple_rnn(layer.get_weights(), x)
-    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 10 steps
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # 10 steps' rounding
     ```
     """
     observed = observe(case)

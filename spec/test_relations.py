@@ -101,7 +101,7 @@ def test_h_is_output_gate_times_tanh_of_c(case, verify):
     kernel, recurrent_kernel, bias = (w.astype("float64") for w in layer.get_weights())
     z = x[:, -1] @ kernel + sequence[:, -2] @ recurrent_kernel + bias
     o = 1 / (1 + np.exp(-z[:, 15:]))  # the last 5 of 4 * 5 columns
-    np.testing.assert_allclose(h, o * np.tanh(c.astype("float64")), atol=4 * (3 + 5 + 4) * 2**-23)  # one step's rounding
+    np.testing.assert_allclose(h, o * np.tanh(c.astype("float64")), atol=4 * (3 + 5 + 4) * 2**-23)  # one step
     ```
     """
     if case.layer.reference is not reference.lstm:

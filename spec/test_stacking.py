@@ -14,7 +14,16 @@ import numpy as np
 import pytest
 
 from spec.catalogue import DEFAULT, FLAGS, LAYERS, SEQUENCES, Flags, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for, returned_code, snippet_imports, snippet_names
+from spec.observe import (
+    DATA_SEED,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Dims,
+    inputs_for,
+    returned_code,
+    snippet_imports,
+    snippet_names,
+)
 from spec.refusals import described, record_raised, run_steps
 from spec.semantics import returned_by_reference, returned_names
 from spec.subject import as_list, keras
@@ -131,7 +140,8 @@ def test_a_layer_on_a_layer_without_return_sequences_raises(layer, how, verify):
     verify.holds(
         isinstance(error, ValueError) and "expected ndim=3, found ndim=2" in str(error) and top.name in str(error),
         what=f"what stacking {layer}({TOP_UNITS}) on {layer}({SHORT_DIMS.units}) raised ({how})",
-        details=f"raised {described(error)}; expected ValueError with 'expected ndim=3, found ndim=2' and the name {top.name!r}",
+        details=f"raised {described(error)}; "
+        f"expected ValueError with 'expected ndim=3, found ndim=2' and the name {top.name!r}",
     )
 
 

@@ -18,7 +18,18 @@ import numpy as np
 import pytest
 
 from spec.catalogue import LAYERS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, NOTES_DIMS, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for, seeding_code, snippet_imports, snippet_names, returned_code
+from spec.observe import (
+    DATA_SEED,
+    NOTES_DIMS,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Dims,
+    inputs_for,
+    returned_code,
+    seeding_code,
+    snippet_imports,
+    snippet_names,
+)
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
 
@@ -131,7 +142,7 @@ def test_initial_state_is_where_the_recurrence_starts(case, verify):
     from spec import reference  # the suite's float64 implementation of the documented equations
 
     expected, (expected_h,) = reference.simple_rnn(layer.get_weights(), x, given)  # started from the given h
-    np.testing.assert_allclose(sequence, expected, atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 10 steps
+    np.testing.assert_allclose(sequence, expected, atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # 10 steps' rounding
     np.testing.assert_allclose(h, expected_h, atol=4 * 10 * (3 + 5 + 1) * 2**-23)
     ```
     """
@@ -243,7 +254,7 @@ def test_encoder_states_start_the_decoder(case, verify):
 
     _, handed_over = reference.simple_rnn(encoder.get_weights(), x)  # the encoder's final states
     expected, _ = reference.simple_rnn(decoder.get_weights(), y, handed_over)
-    np.testing.assert_allclose(sequence, expected, atol=4 * (10 + 4) * (3 + 5 + 1) * 2**-23)  # rounding over both runs' steps
+    np.testing.assert_allclose(sequence, expected, atol=4 * (10 + 4) * (3 + 5 + 1) * 2**-23)  # both runs' steps
     ```
     """
     e, d = case.encoder_dims, case.decoder_dims

@@ -20,7 +20,16 @@ import numpy as np
 import pytest
 
 from spec.catalogue import LAYERS, SEQUENCES, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, NOTES_DIMS, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for, seeding_code, snippet_imports
+from spec.observe import (
+    DATA_SEED,
+    NOTES_DIMS,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Dims,
+    inputs_for,
+    seeding_code,
+    snippet_imports,
+)
 from spec.subject import KERAS_MAJOR, as_list, keras, to_numpy
 from spec.verify import reference_tolerance
 
@@ -56,7 +65,12 @@ SCENARIOS = {
     ],
     "reset-state": ["run(x[:, :HALF])", "layer.reset_state()", "print(layer.states)"],
     "other-batch": ["try:", "    run(x[:OTHER, :HALF])  # on a layer built for BATCH", *REFUSED],
-    "batch-after-predict": ["run(x[:, :HALF])", "try:", "    run(x[:OTHER, :HALF])  # on a model built for BATCH", *REFUSED],
+    "batch-after-predict": [
+        "run(x[:, :HALF])",
+        "try:",
+        "    run(x[:OTHER, :HALF])  # on a model built for BATCH",
+        *REFUSED,
+    ],
 }
 
 
@@ -180,7 +194,8 @@ def test_state_carries_between_batches_of_one_predict(case, verify):
     from spec import reference  # the suite's float64 implementation of the documented equations
 
     expected, _ = reference.simple_rnn(layer.get_weights(), x)  # one pass over the whole x
-    joined = np.concatenate([predicted[:2], predicted[2:]], axis=1)  # sample i of batch 2 goes on from sample i of batch 1
+    # Sample i of batch 2 goes on from sample i of batch 1:
+    joined = np.concatenate([predicted[:2], predicted[2:]], axis=1)
     np.testing.assert_allclose(joined, expected, atol=4 * 10 * (3 + 5 + 1) * 2**-23)
     ```
     """

@@ -38,11 +38,9 @@ for snippet in json.load(sys.stdin):
 def default_report(tmp_path_factory) -> str:
     """The Markdown report of the default run (the whole spec, default options)."""
     out = tmp_path_factory.mktemp("default-run")
-    finished = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         f"--spec-report={out / 'spec.md'}", f"--report-log={out / 'results.jsonl'}"],
-        cwd=ROOT, capture_output=True, text=True,
-    )
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command += [f"--spec-report={out / 'spec.md'}", f"--report-log={out / 'results.jsonl'}"]
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert finished.returncode in (0, 1), finished.stdout[-3000:] + finished.stderr[-3000:]
     return (out / "spec.md").read_text(encoding="utf-8")
 
@@ -50,9 +48,10 @@ def default_report(tmp_path_factory) -> str:
 def fenced_under_headings(report: str) -> list[tuple[str, str, str]]:
     """(heading, language, code) of every fenced block, with the heading it is under."""
     found, heading = [], ""
-    for token in MarkdownIt().parse(report):
-        if token.type == "inline" and token.map and report.splitlines()[token.map[0]].startswith("#"):
-            heading = token.content
+    tokens = MarkdownIt().parse(report)
+    for token, following in zip(tokens, tokens[1:] + [None]):
+        if token.type == "heading_open":
+            heading = following.content
         elif token.type == "fence":
             found.append((heading, token.info.strip(), token.content))
     return found
@@ -97,7 +96,8 @@ def test_every_claim_snippet_runs_and_checks_what_the_run_found(default_report):
             agrees = verdict == "passed" and not result["error"]
         if not agrees:
             wrong.append(f"{claim} (first case {verdict}; expected {expected})\n{code}\n{result['error']}")
-    assert not wrong, f"{len(wrong)} of {len(snippets)} snippets did not do what their claim's run did:\n\n" + "\n\n".join(wrong)
+    summary = f"{len(wrong)} of {len(snippets)} snippets did not do what their claim's run did:"
+    assert not wrong, "\n\n".join([summary, *wrong])
 
 
 def test_every_claim_snippet_performs_a_check(default_report):
@@ -108,7 +108,11 @@ def test_every_claim_snippet_performs_a_check(default_report):
 
 def test_the_notebook_example_prints_what_the_report_shows(default_report):
     """The opening's code, run again, prints the arrays the report shows (they were computed by the run)."""
-    blocks = [(language, code) for heading, language, code in fenced_under_headings(default_report) if heading.startswith("The notebook's example")]
+    blocks = [
+        (language, code)
+        for heading, language, code in fenced_under_headings(default_report)
+        if heading.startswith("The notebook's example")
+    ]
     assert [language for language, _ in blocks] == ["python", "text"], blocks
     (_, code), (_, printed) = blocks
     (result,) = run_snippets([code])
@@ -133,9 +137,14 @@ def test_refusals_show_the_exception_they_observed(default_report):
 
 def rendered(observations) -> str:
     """The report of a one-test run that recorded `observations`."""
-    meta = {"module": "spec/test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim.", "order": 0}
-    report = {"$report_type": "TestReport", "nodeid": "spec/test_x.py::test_x", "when": "call", "outcome": "passed",
-              "user_properties": [[report_render.META, meta], *observations]}
+    meta = {"module": "spec/test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
+    report = {
+        "$report_type": "TestReport",
+        "nodeid": "spec/test_x.py::test_x",
+        "when": "call",
+        "outcome": "passed",
+        "user_properties": [[report_render.META, meta], *observations],
+    }
     return report_render.markdown(report_render.results_from_reports([report]), {}, {})
 
 

@@ -155,3 +155,24 @@ def test_the_opening_is_left_out_when_the_notebook_example_did_not_run():
     text = rendered([[report_render.NOTEBOOK_EXAMPLE, example]])
     assert "## The notebook's example, computed by this run" in text
     assert "```python\nprint(1)\n```" in text and "```text\n1\n```" in text and "- one is one: `1 - 1` = 0" in text
+
+
+def test_a_user_layers_snippet_imports_its_module():
+    """A snippet for a SPEC_LAYERS layer imports the layer's module, so it runs when pasted (no NameError)."""
+    from examples.coupled_lstm import LAYERS
+    from spec.catalogue import STATE
+    from spec.observe import Case
+
+    snippet = Case(LAYERS[0], STATE, "call").snippet()
+    assert "import examples.coupled_lstm\n" in snippet
+    (result,) = run_snippets([snippet])
+    assert not result["error"], f"{snippet}\n{result['error']}"
+
+
+def test_a_raised_exception_is_shown_with_its_step_type_and_message():
+    """The "raised" observation reads as the step, the exception's type and its message (cut in a table cell)."""
+    raised = {"error": "builtins.ValueError", "message": "expected ndim=3 " + "x" * 300, "step": "build"}
+    shown = report_render.describe_observation("raised", raised)
+    assert shown.startswith("raised at step build: builtins.ValueError: expected ndim=3 x")
+    assert len(shown) < len("raised at step build: builtins.ValueError: ") + report_render.MAX_MESSAGE + 1
+    assert report_render.describe_observation("raised", {"error": None}) == "raised: nothing (every step returned)"

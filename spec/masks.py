@@ -19,7 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from spec.catalogue import LAYERS, SEQUENCES_STATE, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Case, Dims, inputs_for, set_seeded_weights
+from spec.observe import (
+    DATA_SEED,
+    Case,
+    Dims,
+    inputs_for,
+    returned_code,
+    seeding_code,
+    set_seeded_weights,
+    snippet_imports,
+    snippet_names,
+)
 from spec.semantics import returned_by_reference, returned_names
 from spec.subject import as_list, keras, to_numpy
 
@@ -106,8 +116,7 @@ class MaskedCase(Case):
         lengths = np.array(VALID_LENGTHS)[:, None].tolist()
         kept = "steps < lengths" if self.padding == "right" else f"steps >= {d.timesteps} - lengths"
         lines = [
-            "import numpy as np",
-            "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+            *snippet_imports(self.layer),
             f"steps, lengths = np.arange({d.timesteps}), np.array({lengths})",
             f"mask = {kept}",
             f"layer = {self.layer.constructor_code(d.units, self.flags)}",
@@ -130,13 +139,9 @@ class MaskedCase(Case):
                 f"embedding.set_weights([np.random.default_rng({EMBEDDING_SEED}).normal(size=({VOCABULARY}, "
                 f"{d.features})).astype('float32')])",
             ]
-        lines += [
-            f"rng = np.random.default_rng({WEIGHT_SEED})",
-            f"layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
-            " for w in layer.get_weights()])",
-            "print(layer(x, mask=mask))" if self.source == "argument" else "print(model(x))",
-        ]
-        return "\n".join(lines)
+        run = "layer(x, mask=mask)" if self.source == "argument" else "model(x)"
+        names = snippet_names(self.flags, self.layer.state_names)
+        return "\n".join([*lines, seeding_code(), *returned_code(names, run)])
 
 
 def masked_cases(layers, flags, paddings=PADDINGS, sources=("argument",)) -> list[MaskedCase]:

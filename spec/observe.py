@@ -8,6 +8,7 @@ are not.
 """
 
 import functools
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -20,6 +21,8 @@ WEIGHT_SEED = 7
 WEIGHT_SCALE = 0.5  # weights ~ U(-0.5, 0.5): gates stay away from saturation, so errors show
 
 PATHS = ("predict", "call")
+# The module of a call in constructor code: "examples.coupled_lstm" in "examples.coupled_lstm.CoupledLSTM(5)".
+CALLED_MODULE = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.\w+\(")
 
 
 @dataclass(frozen=True)
@@ -69,12 +72,11 @@ class Case:
         return f"{layer} via {via}, input {self.dims.input_shape}, {weights}"
 
     def snippet(self) -> str:
-        """A few lines of Keras code that recompute what `run(case)` returns."""
+        """A few lines of Keras code that recompute what `run(case)` returns, bound to `returned_names`."""
         shape = self.dims.input_shape
         timesteps = self.dims.timesteps if self.known_timesteps else None
         lines = [
-            "import numpy as np",
-            "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+            *snippet_imports(self.layer),
             f"x = np.random.default_rng({DATA_SEED}).normal(size={shape}).astype('float32')",
         ]
         if self.keras_seed is not None:
@@ -88,13 +90,40 @@ class Case:
         else:
             lines.append(f"layer.build({shape})")
         if self.keras_seed is None:
-            lines += [
-                f"rng = np.random.default_rng({WEIGHT_SEED})",
-                f"layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
-                " for w in layer.get_weights()])",
-            ]
-        lines.append("print(model.predict(x, verbose=0))" if self.path == "predict" else "print(layer(x))")
-        return "\n".join(lines)
+            lines.append(seeding_code())
+        run = "model.predict(x, verbose=0)" if self.path == "predict" else "layer(x)"
+        return "\n".join([*lines, *returned_code(snippet_names(self.flags, self.layer.state_names), run)])
+
+
+def snippet_imports(*layers: RecurrentLayer) -> list[str]:
+    """A snippet's import lines: numpy, Keras as this run imports it, and every other module the layers'
+    constructor code names (a SPEC_LAYERS layer's, a user's cell's), so that the snippet runs when pasted."""
+    lines = ["import numpy as np", "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras"]
+    for layer in layers:
+        for module in CALLED_MODULE.findall(layer.constructor_code(1, Flags(False, False))):
+            if module.split(".")[0] != "keras" and f"import {module}" not in lines:
+                lines.append(f"import {module}")
+    return lines
+
+
+def seeding_code(layer: str = "layer", seed: int = WEIGHT_SEED) -> str:
+    """The snippet line that sets `layer`'s weights as `set_seeded_weights` does."""
+    return (
+        f"rng = np.random.default_rng({seed}); {layer}.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, "
+        f"w.shape).astype('float32') for w in {layer}.get_weights()])"
+    )
+
+
+def snippet_names(flags: Flags, state_names: tuple[str, ...]) -> list[str]:
+    """The names a snippet binds what the layer returns to: output (sequence with
+    return_sequences=True), then the states (h, c) with return_state=True. A claim's check uses them."""
+    return ["sequence" if flags.return_sequences else "output", *(state_names if flags.return_state else ())]
+
+
+def returned_code(names: list[str], run: str) -> list[str]:
+    """The snippet lines that run `run`, bind what it returns to `names`, and print it."""
+    bound = ", ".join(names)
+    return [f"{bound} = {run}", f"print({bound}, sep='\\n\\n')" if len(names) > 1 else f"print({bound})"]
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,22 @@ def described(error: Exception | None) -> str:
     """An exception as "module.Type: message" on one line, without terminal colour codes."""
     if error is None:
         return "nothing (every step returned)"
-    message = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())
-    return f"{type(error).__module__}.{type(error).__qualname__}: {message[:400]}"
+    return f"{error_type(error)}: {error_message(error)}"
+
+
+def error_type(error: Exception) -> str:
+    return f"{type(error).__module__}.{type(error).__qualname__}"
+
+
+def error_message(error: Exception) -> str:
+    """The message on one line, without terminal colour codes, cut at 400 characters."""
+    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())[:400]
+
+
+def record_raised(verify, step: str | None, error: Exception | None) -> None:
+    """Record what the steps raised, and at which step, as the test's observation "raised"."""
+    found = {"error": error_type(error), "message": error_message(error), "step": step} if error else {"error": None}
+    verify.record.append(("raised", found))
 
 
 def raised_by(action) -> str:
@@ -69,6 +83,7 @@ def check_refused(verify, refusal: Refusal, steps, *, what: str) -> None:
     """The steps are refused as `refusal` says: that exception, those words, at that step."""
     __tracebackhide__ = True
     step, error, _ = run_steps(steps)
+    record_raised(verify, step, error)
     verify.holds(
         isinstance(error, refusal.exception_class()) and refusal.says in str(error) and step == refusal.step,
         what=what,

@@ -4,8 +4,9 @@ A pytest plugin (listed in conftest.py). Every run that executes tests writes, r
 rootdir (reports/ is ignored by git):
 
 - reports/spec.md (`--spec-report=PATH`): the specification as this run observed it. An
-  environment header, what part of the suite ran, then chapter by chapter (a chapter is a claim
-  module whose docstring starts "Chapter N: title.") each claim's sentence, a Keras snippet, what
+  environment header, what part of the suite ran, the notebook's In [5] as this run computed it
+  (when chapter 1's LSTM case ran), then chapter by chapter (a chapter is a claim module whose
+  docstring starts "Chapter N: title.") each claim's sentence, a Keras snippet with its check, what
   each case observed (returned structures and shapes, largest differences against the reference)
   and its verdict, with failures, expected failures and skips given with their reasons. It is
   rendered by spec/report_render.py from the run's own test reports; nothing in it is hand-written.
@@ -293,19 +294,27 @@ def chapter_text(item) -> dict:
 
 
 def claim_text(item) -> dict:
-    """The claim's explanation and snippet: a fenced block in its docstring, else its case's code."""
+    """The claim's explanation and snippet: its first case's code, followed by the claim's check.
+
+    The check is a fenced block in the docstring: code that continues the case's snippet (using the
+    names the snippet binds, such as `output, h, c`) and performs the claim's comparison. A block
+    that starts with an import is a whole snippet of its own (for a claim whose cases print no
+    code, or whose case code cannot lead to the check, such as a refusal).
+    """
     function = getattr(item, "function", None)
     doc = (inspect.getdoc(function) if function is not None else None) or ""
     body = doc.partition("\n")[2]
     fence = FENCED.search(body)
+    check = fence[1].rstrip("\n") if fence else ""
     details = FENCED.sub("", body).strip()
-    if fence:
-        return {"claim_details": details, "snippet": fence[1].rstrip("\n"), "snippet_case": ""}
     params = item.callspec.params if hasattr(item, "callspec") else {}
     # A Case, or a chapter's own case class: anything that can print its reproducer.
     case = next((value for value in params.values() if callable(getattr(value, "snippet", None))), None)
-    if case is not None:
-        return {"claim_details": details, "snippet": case.snippet(), "snippet_case": str(case)}
+    if case is not None and not check.startswith("import "):
+        snippet = "\n\n".join(part for part in (case.snippet(), check) if part)
+        return {"claim_details": details, "snippet": snippet, "snippet_case": str(case)}
+    if check:
+        return {"claim_details": details, "snippet": check, "snippet_case": ""}
     return {"claim_details": details}
 
 

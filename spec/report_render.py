@@ -34,6 +34,8 @@ ENVIRONMENT_LABELS = {
 }
 
 MAX_OBSERVATIONS_IN_A_CELL = 4
+MAX_MESSAGE = 200  # characters of an exception's message in a table cell (the results file keeps 400)
+NOTEBOOK_EXAMPLE = "notebook example"  # the observation spec/test_notebook.py records for the opening
 
 
 @dataclass
@@ -195,6 +197,14 @@ def describe_observation(what: str, value) -> str:
     """One recorded comparison, as the notebook would have printed it: names, shapes, differences."""
     if not isinstance(value, dict):
         return f"{what}: {value}"
+    if what == NOTEBOOK_EXAMPLE:
+        return f"{what}: shown at the top of this report"
+    if "error" in value:  # spec.refusals.record_raised
+        if value["error"] is None:
+            return f"{what}: nothing (every step returned)"
+        message = value["message"]
+        message = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+        return f"{what} at step {value['step']}: {value['error']}: {message}"
     if "names" in value and "shapes" in value:
         names, shapes = value["names"], value["shapes"]
         if len(names) == len(shapes):
@@ -351,12 +361,36 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
         run_rows.append(["results file", written])
     lines += table(["run", ""], run_rows)
 
+    lines += _notebook_example(results)
     lines += _contents(chapters, chapters_on_disk, {nodeid for nodeid, _ in collection_errors})
     lines += _structures([result for chapter in chapters for result in chapter.results])
     lines += _failures(chapters, collection_errors)
     for chapter in chapters:
         lines += _chapter(chapter)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _notebook_example(results) -> list[str]:
+    """The notes' In [5] as this run computed it; nothing when the test that records it did not run."""
+    recorded = (value for result in results for what, value in result.observations if what == NOTEBOOK_EXAMPLE)
+    example = next(recorded, None)
+    if example is None:
+        return []
+    lines = [
+        "## The notebook's example, computed by this run",
+        "",
+        "The notes' cell In [5]: LSTM(5) with `return_state=True` on N(0, 1) data of shape (2, 10, 3), "
+        "through `Model.predict`, default initialisers after `keras.utils.set_random_seed(2)`. The notes' own "
+        "numbers came from TensorFlow 1's initialisers; these are this run's.",
+        "",
+        *fenced(example["code"], "python"),
+        "It printed:",
+        "",
+        *fenced(example["printed"], "text"),
+    ]
+    for sentence, measure, value in example["equalities"]:
+        lines.append(f"- {prose(sentence)}: {code(measure)} = {describe_number(value)}")
+    return [*lines, ""]
 
 
 def _contents(chapters, chapters_on_disk, uncollected) -> list[str]:

@@ -25,7 +25,17 @@ import numpy as np
 import pytest
 
 from spec.catalogue import LAYERS, Flags, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, Observation, inputs_for
+from spec.observe import (
+    DATA_SEED,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Dims,
+    Observation,
+    inputs_for,
+    returned_code,
+    seeding_code,
+    snippet_imports,
+)
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
 
@@ -74,8 +84,7 @@ class BidirectionalCase:
     def snippet(self) -> str:
         shape, d = self.dims.input_shape, self.dims
         lines = [
-            "import numpy as np",
-            "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+            *snippet_imports(self.layer),
             f"x = np.random.default_rng({DATA_SEED}).normal(size={shape}).astype('float32')",
             f"layer = {self.constructor_code()}",
         ]
@@ -87,20 +96,21 @@ class BidirectionalCase:
             ]
         else:
             lines.append(f"layer.build({shape})")
-        lines += [
-            f"rng = np.random.default_rng({WEIGHT_SEED})",
-            f"layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
-            " for w in layer.get_weights()])",
-        ]
+        lines.append(seeding_code())
         if self.with_initial_state:
             lines += [
                 f"rng = np.random.default_rng({INITIAL_STATE_SEED})  # forward states, then backward states",
                 f"given = [rng.uniform(-1, 1, ({d.batch}, {d.units})).astype('float32') for _ in states]",
-                "print(model([x, *given]))",
             ]
-        else:
-            lines.append("print(layer(x))")
-        return "\n".join(lines)
+        run = "model([x, *given])" if self.with_initial_state else "layer(x)"
+        return "\n".join([*lines, *returned_code(self.snippet_names(), run)])
+
+    def snippet_names(self) -> list[str]:
+        """What the snippet calls the returned tensors: sequence (or both directions' with merge_mode=None),
+        then h_forward (c_forward), then h_backward (c_backward)."""
+        output = "sequence" if self.return_sequences else "output"
+        outputs = [output] if self.merge_mode is not None else [f"forward_{output}", f"backward_{output}"]
+        return outputs + [f"{name}_{way}" for way in ("forward", "backward") for name in self.layer.state_names]
 
 
 def bidirectional_cases(merge_modes=MERGE_MODES, sequences=(True,)) -> list[BidirectionalCase]:
@@ -203,6 +213,11 @@ def test_returns_the_outputs_then_forward_states_then_backward_states(case, veri
     One merged output (two with merge_mode=None, forward then backward), then 2 x the wrapped layer's
     states: [output, h_fw, h_bw] for SimpleRNN and GRU, [output, h_fw, c_fw, h_bw, c_bw] for LSTM.
     The output is (batch, [timesteps,] units), twice as wide with concat; each state is (batch, units).
+
+    ```python
+    assert sequence.shape == (2, 5, 10)  # concat: twice the units
+    assert h_forward.shape == h_backward.shape == (2, 5)
+    ```
     """
     d = case.dims
     width = 2 * d.units if case.merge_mode == "concat" else d.units
@@ -215,7 +230,19 @@ def test_returns_the_outputs_then_forward_states_then_backward_states(case, veri
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=str)
 def test_states_are_the_forward_layers_then_the_backward_layers(case, verify):
-    """The returned states are the forward layer's final states, then the go_backwards layer's, for any merge_mode."""
+    """The returned states are the forward layer's final states, then the go_backwards layer's, for any merge_mode.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    weights = layer.get_weights()
+    half = len(weights) // 2  # the forward layer's weights, then the backward layer's
+    _, (expected_forward,) = reference.simple_rnn(weights[:half], x)
+    _, (expected_backward,) = reference.simple_rnn(weights[half:], x, go_backwards=True)
+    np.testing.assert_allclose(h_forward, expected_forward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
+    np.testing.assert_allclose(h_backward, expected_backward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)
+    ```
+    """
     run = observe_bidirectional(case)
     directions = reference_directions(case, run)
     expected = directions.forward_states + directions.backward_states
@@ -236,6 +263,17 @@ def test_output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode(case,
     concat: [forward, backward] along the last axis; sum, ave, mul: elementwise; None: both, forward
     first. The backward sequence enters in input order (flipped back), and without
     return_sequences the backward output is the go_backwards layer's final output.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    weights = layer.get_weights()
+    half = len(weights) // 2  # the forward layer's weights, then the backward layer's
+    forward, _ = reference.simple_rnn(weights[:half], x)
+    backward, _ = reference.simple_rnn(weights[half:], x, go_backwards=True)
+    merged = np.concatenate([forward, backward[:, ::-1]], axis=-1)  # concat; the backward sequence in input order
+    np.testing.assert_allclose(sequence, merged, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
+    ```
     """
     run = observe_bidirectional(case)
     expected = documented_merge(case, reference_directions(case, run))
@@ -267,6 +305,12 @@ def test_backward_sequence_is_flipped_back_into_input_order(case, verify):
 
     The go_backwards layer reads x[:, T-1] first and x[:, 0] last, so its final state belongs to
     input step 0; Bidirectional flips its sequence back so that step t lines up with x[:, t].
+
+    ```python
+    backward = np.asarray(sequence)[..., 5:]  # concat: the backward layer's 5 units come second
+    np.testing.assert_array_equal(backward[:, 0], h_backward)  # step 0, not the last step, is the backward h
+    assert np.abs(backward[:, -1] - h_backward).max() >= 1e-3
+    ```
     """
     run = observe_bidirectional(case)
     backward = backward_output(case, run)
@@ -280,7 +324,12 @@ def test_backward_sequence_is_flipped_back_into_input_order(case, verify):
 
 @pytest.mark.parametrize("case", LAST_CASES, ids=str)
 def test_backward_last_output_is_the_backward_final_state(case, verify):
-    """Without return_sequences the backward output is the go_backwards layer's final output: backward h, exactly."""
+    """Without return_sequences the backward output is the go_backwards layer's final output: backward h, exactly.
+
+    ```python
+    np.testing.assert_array_equal(backward_output, h_backward)
+    ```
+    """
     run = observe_bidirectional(case)
     verify.equal(backward_output(case, run), backward_h(case, run), what="backward output against backward state h")
 
@@ -294,6 +343,17 @@ def test_initial_state_first_half_is_forward_second_half_is_backward(case, verif
 
     For LSTM: [h_fw, c_fw, h_bw, c_bw]. Checked on every returned tensor against the reference
     started from those states; the four (two) states are drawn independently, so a swap shows.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    weights = layer.get_weights()
+    half = len(weights) // 2  # the forward layer's weights, then the backward layer's
+    _, (expected_forward,) = reference.simple_rnn(weights[:half], x, given[:1])  # initial_state's first half
+    _, (expected_backward,) = reference.simple_rnn(weights[half:], x, given[1:], go_backwards=True)  # its second half
+    np.testing.assert_allclose(h_forward, expected_forward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
+    np.testing.assert_allclose(h_backward, expected_backward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)
+    ```
     """
     run = observe_bidirectional(case)
     directions = reference_directions(case, run)

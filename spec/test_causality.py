@@ -16,7 +16,18 @@ from spec.subject import as_list
 
 @pytest.mark.parametrize("case", cases(flags=[SEQUENCES]), ids=str)
 def test_step_t_is_the_final_output_on_the_prefix(case, verify, known):
-    """Step t of the returned sequence equals the final output of the same layer on x[:, :t+1]."""
+    """Step t of the returned sequence equals the final output of the same layer on x[:, :t+1].
+
+    ```python
+    # The same layer without return_sequences, with the same weights, on an Input of any length:
+    last = layer.from_config({**layer.get_config(), "return_sequences": False})
+    prefix = keras.Input(shape=(None, 3))
+    model = keras.Model(prefix, last(prefix))
+    last.set_weights(layer.get_weights())
+    for t in range(10):
+        np.testing.assert_array_equal(sequence[:, t], model.predict(x[:, : t + 1], verbose=0))
+    ```
+    """
     observed = observe(case)
     # One layer, same seeded weights, default flags, an Input whose timestep dimension is unknown
     # so that a single model takes every prefix length.

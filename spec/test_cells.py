@@ -237,6 +237,14 @@ def test_rnn_of_a_cell_returns_what_the_layer_returns(case, verify):
     With the same weights (the same list of arrays, set from the same seeded generator), the
     structure and the numbers agree within float32 rounding, under each of the four flag
     configurations.
+
+    ```python
+    # The layer of that cell, with the same weights:
+    simple_rnn = keras.layers.SimpleRNN(5)
+    simple_rnn.build(x.shape)
+    simple_rnn.set_weights(layer.get_weights())
+    np.testing.assert_allclose(output, simple_rnn(x), atol=2 * 4 * 10 * (3 + 5 + 1) * 2**-23)  # two float32 evaluations
+    ```
     """
     layer = LAYER_OF[case.layer]
     observed, expected = observe(case), observe(Case(layer, case.flags, case.path))
@@ -260,7 +268,15 @@ def test_rnn_of_a_cell_returns_what_the_layer_returns(case, verify):
 
 @pytest.mark.parametrize("case", CELL_CASES, ids=str)
 def test_rnn_of_a_cell_matches_the_float64_reference(case, verify):
-    """RNN(cell) with a built-in cell matches the float64 reference of the matching layer."""
+    """RNN(cell) with a built-in cell matches the float64 reference of the matching layer.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # 10 steps' rounding
+    ```
+    """
     observed = observe(case)
     names, expected = reference_outputs(case, observed.weights, observed.inputs)
     verify.structure(observed.outputs, [item.shape for item in expected], names=names)
@@ -280,6 +296,10 @@ def test_stacked_cells_return_their_states_nested_per_cell(case, verify, known):
     Each cell's list holds that cell's states in its own order (LSTMCell: [h, c]; SimpleRNNCell
     and GRUCell: [h]), also when the list has a single cell; each state is (batch, that cell's
     width). Without return_state, only the output.
+
+    ```python
+    assert output.shape == (2, 4)  # the last cell's output only: GRUCell(4) is 4 wide
+    ```
     """
     # Keras 2 returns a one-state cell's state bare, not in a list (known differences table).
     one_state_in_a_list = known.value(True)
@@ -304,6 +324,17 @@ def test_stacked_cells_match_the_reference_chained_cell_after_cell(case, verify)
     """RNN([cells]) computes the cells one after the other at each step, as the float64 reference does.
 
     The output (or sequence) is the last cell's, and each cell's returned states are its own.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    weights = layer.get_weights()  # LSTMCell's 3 arrays, then GRUCell's 3
+    lstm_sequence, _ = reference.lstm(weights[:3], x)
+    gru_sequence, _ = reference.gru(weights[3:], lstm_sequence)  # the second cell reads the first one's output
+    # Each cell's float32 rounding, the first cell's carried through the second (spec/test_cells.py, stack_tolerance):
+    atol = (4 * 5 * (5 + 4 + 1) + 5 * 5 * 0.5 * 4 * 5 * (3 + 5 + 1)) * 2**-23
+    np.testing.assert_allclose(output, gru_sequence[:, -1], atol=atol)
+    ```
     """
     outputs, weights, inputs = observe_nested(case)
     sequence, states = case.layer.reference(weights, inputs)
@@ -331,6 +362,10 @@ def test_a_custom_cell_returns_its_output_then_its_states(case, verify):
 
     For TwiceHCountingCell(5): output (batch, 5), or (batch, timesteps, 5) with return_sequences;
     with return_state, h (batch, 5) then the step count (batch, 1).
+
+    ```python
+    assert output.shape == (2, 5)  # the cell's output_size
+    ```
     """
     dims = case.dims
     output = (dims.batch, dims.timesteps, dims.units) if case.flags.return_sequences else (dims.batch, dims.units)
@@ -344,7 +379,12 @@ def test_a_custom_cell_returns_its_output_then_its_states(case, verify):
 @about_keras_own_classes("RNN around the spec's TwiceHCountingCell")
 @pytest.mark.parametrize("case", [case for case in CUSTOM_CASES if case.flags.return_state], ids=str)
 def test_a_custom_cells_output_is_its_output_not_its_state(case, verify):
-    """The returned output is what the cell outputs (2 * h), not its state: exactly twice the returned h."""
+    """The returned output is what the cell outputs (2 * h), not its state: exactly twice the returned h.
+
+    ```python
+    np.testing.assert_array_equal(output, 2 * np.asarray(h))  # the cell's output, 2 * h, not h
+    ```
+    """
     observed = observe(case)
     final_output = observed.output[:, -1] if case.flags.return_sequences else observed.output
     h = observed.states[0]
@@ -359,6 +399,13 @@ def test_a_custom_cell_matches_its_float64_reference(case, verify):
 
     The sequence holds every step's 2 * h, h is the last step's h, and the count is the number of
     timesteps.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)  # the inner SimpleRNNCell's h
+    np.testing.assert_allclose(output, 2 * expected[:, -1], atol=2 * 4 * 5 * (3 + 5 + 1) * 2**-23)  # twice h's rounding
+    ```
     """
     observed = observe(case)
     sequence, (h, count) = twice_h_counting_reference(observed.weights, observed.inputs)

@@ -20,7 +20,15 @@ import numpy as np
 import pytest
 
 from spec.catalogue import DEFAULT, FLAGS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, about_keras_own_classes
-from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED
+from spec.observe import (
+    DATA_SEED,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    returned_code,
+    seeding_code,
+    snippet_imports,
+    snippet_names,
+)
 from spec.subject import as_list, keras
 from spec.verify import FLOAT32_EPS
 
@@ -55,15 +63,12 @@ class ConvCase:
     def snippet(self) -> str:
         return "\n".join(
             [
-                "import numpy as np",
-                "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+                *snippet_imports(),
                 f"x = np.random.default_rng({DATA_SEED}).normal(size={self.input_shape}).astype('float32')",
                 f"layer = {self.constructor_code()}",
                 f"layer.build({self.input_shape})",
-                f"rng = np.random.default_rng({WEIGHT_SEED})",
-                f"layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
-                " for w in layer.get_weights()])",
-                "print(layer(x))",
+                seeding_code(),
+                *returned_code(snippet_names(self.flags, ("h", "c")), "layer(x)"),
             ]
         )
 
@@ -100,6 +105,10 @@ def test_returns_the_output_then_h_and_c(case, verify):
     With padding="valid" each spatial size shrinks by kernel_size - 1. The output is (batch,
     timesteps, *new_sizes, filters) with return_sequences=True and (batch, *new_sizes, filters)
     without; h and c are (batch, *new_sizes, filters).
+
+    ```python
+    assert output.shape == (2, 5, 3)  # (batch, 7 rows - kernel_size 3 + 1, 3 filters)
+    ```
     """
     batch, timesteps, *spatial, _ = case.input_shape
     state = (batch, *(size - KERNEL_SIZE + 1 for size in spatial), FILTERS)
@@ -113,7 +122,16 @@ def test_returns_the_output_then_h_and_c(case, verify):
 
 @pytest.mark.parametrize("case", cases([SEQUENCES, SEQUENCES_STATE]), ids=str)
 def test_last_step_of_the_sequence_is_the_default_output(case, verify):
-    """With return_sequences=True, the last step of the sequence equals the output without it."""
+    """With return_sequences=True, the last step of the sequence equals the output without it.
+
+    ```python
+    # The same layer without return_sequences, with the same weights:
+    default = layer.from_config({**layer.get_config(), "return_sequences": False})
+    default.build(x.shape)
+    default.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(sequence[:, -1], default(x))
+    ```
+    """
     without = case.with_flags(STATE if case.flags.return_state else DEFAULT)
     what = f"sequence[:, -1] against the output of {without.flags}"
     verify.equal(observe_conv(case)[0][:, -1], observe_conv(without)[0], what=what)
@@ -121,21 +139,42 @@ def test_last_step_of_the_sequence_is_the_default_output(case, verify):
 
 @pytest.mark.parametrize("case", cases([STATE]), ids=str)
 def test_output_is_h(case, verify):
-    """With return_state=True (and no sequences), the output equals h: the same numbers."""
+    """With return_state=True (and no sequences), the output equals h: the same numbers.
+
+    ```python
+    np.testing.assert_array_equal(output, h)
+    ```
+    """
     output, h, _ = observe_conv(case)
     verify.equal(output, h, what="output against state h")
 
 
 @pytest.mark.parametrize("case", cases([SEQUENCES_STATE]), ids=str)
 def test_last_step_of_the_sequence_is_h(case, verify):
-    """With both flags, the last step of the returned sequence equals h."""
+    """With both flags, the last step of the returned sequence equals h.
+
+    ```python
+    np.testing.assert_array_equal(sequence[:, -1], h)
+    ```
+    """
     sequence, h, _ = observe_conv(case)
     verify.equal(sequence[:, -1], h, what="sequence[:, -1] against state h")
 
 
 @pytest.mark.parametrize("case", cases([SEQUENCES_STATE]), ids=str)
 def test_states_do_not_depend_on_return_sequences(case, verify):
-    """h and c are the same numbers with and without return_sequences=True."""
+    """h and c are the same numbers with and without return_sequences=True.
+
+    ```python
+    # The same layer without return_sequences, with the same weights:
+    state_only = layer.from_config({**layer.get_config(), "return_sequences": False})
+    state_only.build(x.shape)
+    state_only.set_weights(layer.get_weights())
+    _, h_without, c_without = state_only(x)
+    np.testing.assert_array_equal(h, h_without)
+    np.testing.assert_array_equal(c, c_without)
+    ```
+    """
     _, h, c = observe_conv(case)
     _, h_without, c_without = observe_conv(case.with_flags(STATE))
     verify.equal(h, h_without, what="state h against state h of return_state alone")
@@ -144,7 +183,12 @@ def test_states_do_not_depend_on_return_sequences(case, verify):
 
 @pytest.mark.parametrize("case", cases([STATE, SEQUENCES_STATE]), ids=str)
 def test_cell_state_is_not_h(case, verify):
-    """The cell state c is not h: it is returned after h, and its numbers differ from h's."""
+    """The cell state c is not h: it is returned after h, and its numbers differ from h's.
+
+    ```python
+    assert np.abs(np.asarray(c) - np.asarray(h)).max() >= 1e-3  # other numbers, not h repeated
+    ```
+    """
     _, h, c = observe_conv(case)
     # c = h would need o * tanh(c) = c everywhere; with random weights they differ by O(0.1).
     verify.differ(c, h, what="state c against state h", at_least=1e-3)
@@ -152,7 +196,14 @@ def test_cell_state_is_not_h(case, verify):
 
 @pytest.mark.parametrize("case", cases([STATE, SEQUENCES_STATE]), ids=str)
 def test_h_is_bounded_by_tanh_of_c(case, verify):
-    """|h| <= |tanh(c)| elementwise, because h = o * tanh(c) with the output gate o in (0, 1)."""
+    """|h| <= |tanh(c)| elementwise, because h = o * tanh(c) with the output gate o in (0, 1).
+
+    ```python
+    # tanh(c) in float64; the layer's float32 tanh may sit an ulp or two above it.
+    h, c = np.asarray(h), np.asarray(c, dtype="float64")
+    assert np.all(np.abs(h) <= np.abs(np.tanh(c)) + 2 * 2**-23)
+    ```
+    """
     _, h, c = observe_conv(case)
     # tanh(c) is recomputed here in float64; the layer's float32 tanh may sit one ulp above it.
     excess = float(np.max(np.abs(h) - np.abs(np.tanh(c.astype(np.float64)))))

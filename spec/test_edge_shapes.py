@@ -50,20 +50,45 @@ def test_one_timestep_is_one_reference_step(case, verify):
     """With one timestep, each returned tensor is one step of the reference from zero states.
 
     The sequence keeps its time axis: (batch, 1, units) with return_sequences=True.
+
+    ```python
+    kernel, recurrent_kernel, bias = layer.get_weights()
+    # One step from zero states: h = tanh(x W + 0 U + b).
+    np.testing.assert_allclose(output, np.tanh(x[:, 0] @ kernel + bias), atol=4 * 1 * (3 + 5 + 1) * 2**-23)
+    ```
     """
     observed = observe(case)
     check_against_reference(verify, case, observed.outputs, observed.weights, observed.inputs)
 
 
-@pytest.mark.parametrize("case", cases(flags=[DEFAULT], dims=NO_STEPS), ids=str)
+# The Input leaves the timesteps unknown (None), as it would for variable-length data.
+ZERO_TIMESTEPS_CASES = [replace(case, known_timesteps=False) for case in cases(flags=[DEFAULT], dims=NO_STEPS)]
+
+
+@pytest.mark.parametrize("case", ZERO_TIMESTEPS_CASES, ids=str)
 def test_zero_timesteps_are_refused_not_answered_with_an_empty_output(case, verify, known):
     """A sequence of zero timesteps is refused with an out-of-bounds error; no empty or zero output comes back.
 
     An eager call raises TensorFlow's InvalidArgumentError; predict, which traces a graph first,
     raises ValueError. The model's Input leaves the timestep dimension unknown, as it would be for
     variable-length data.
+
+    ```python
+    import numpy as np
+    import keras
+    x = np.zeros((2, 0, 3), "float32")  # a batch of sequences of zero timesteps
+    layer = keras.layers.SimpleRNN(5)
+    inputs = keras.Input(shape=(None, 3))  # the timesteps unknown, as for variable-length data
+    model = keras.Model(inputs, layer(inputs))
+    try:
+        model.predict(x, verbose=0)
+        refused = None
+    except ValueError as error:
+        refused = error
+    print(refused)
+    assert isinstance(refused, ValueError) and "out of bounds" in str(refused)
+    ```
     """
-    case = replace(case, known_timesteps=False)
     check_refused(
         verify.about(case),
         expected_outcome(known, ZERO_TIMESTEPS[case.path]),
@@ -91,6 +116,15 @@ def test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length(
 
 @pytest.mark.parametrize("case", cases(flags=[DEFAULT, SEQUENCES_STATE], paths=["call"], dims=BATCH_OF_ONE), ids=str)
 def test_a_batch_of_one_keeps_its_batch_axis_and_matches_the_reference(case, verify):
-    """A batch of one sample returns tensors whose batch axis is 1 (not squeezed), matching the reference."""
+    """A batch of one sample returns tensors whose batch axis is 1 (not squeezed), matching the reference.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    assert output.shape == (1, 5)  # the batch axis kept, not squeezed
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 3 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 3 steps
+    ```
+    """
     observed = observe(case)
     check_against_reference(verify, case, observed.outputs, observed.weights, observed.inputs)

@@ -26,7 +26,16 @@ def final_output(observation, flags):
 
 @pytest.mark.parametrize("case, other_flags", PAIRS)
 def test_configurations_agree_where_they_overlap(case, other_flags, verify):
-    """With the same weights, all four configurations give identical numbers where they overlap."""
+    """With the same weights, all four configurations give identical numbers where they overlap.
+
+    ```python
+    # The same layer with return_sequences=True, with the same weights:
+    other = layer.from_config({**layer.get_config(), "return_sequences": True})
+    model = keras.Model(inputs, other(inputs))
+    other.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(output, model.predict(x, verbose=0)[:, -1])
+    ```
+    """
     first, second = observe(case), observe(case.with_flags(other_flags))
     verify.equal(
         final_output(first, case.flags),

@@ -35,7 +35,15 @@ def final_output(observation, flags):
 
 @pytest.mark.parametrize("case", cases(BACKWARD_LAYERS, paths=PATHS, dims=DIMS), ids=str)
 def test_every_returned_tensor_matches_the_backward_reference(case, verify):
-    """With go_backwards=True every returned tensor matches the float64 reference run from the last step to the first."""
+    """With go_backwards=True every returned tensor matches the float64 reference run from the last step to the first.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x, go_backwards=True)  # reads x[:, 5] first
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 6 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 6 steps
+    ```
+    """
     observed = observe(case)
     names, expected = reference_outputs(case, observed)
     verify.count(observed.outputs, expected, names=names)
@@ -48,6 +56,14 @@ def test_returned_sequence_is_in_processing_order(case, verify):
 
     Step t is the output after reading input steps T-1 down to T-1-t; the sequence is not flipped
     back to the input's order.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x, go_backwards=True)  # step 0: after reading x[:, 5]
+    np.testing.assert_allclose(sequence, expected, atol=4 * 6 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 6 steps
+    assert not np.allclose(sequence, expected[:, ::-1], atol=4 * 6 * (3 + 5 + 1) * 2**-23)  # not in input order
+    ```
     """
     observed = observe(case)
     processing_order, _ = reference_run(case.layer, observed.weights, observed.inputs)
@@ -70,6 +86,15 @@ def test_last_step_is_the_default_output_and_h(case, verify):
     The last step of the returned sequence (return_sequences=True), or the output (return_state=True
     alone), equals the output of the same layer without either flag and, with return_state=True,
     the state h: the same numbers.
+
+    ```python
+    # The same go_backwards layer without return_sequences, with the same weights:
+    default = layer.from_config({**layer.get_config(), "return_sequences": False})
+    default.build(x.shape)
+    default.set_weights(layer.get_weights())
+    output = default(x)  # after reading x[:, 0], the last input step it reads
+    np.testing.assert_array_equal(sequence[:, -1], output)
+    ```
     """
     observed = observe(case)
     last = final_output(observed, case.flags)
@@ -81,7 +106,16 @@ def test_last_step_is_the_default_output_and_h(case, verify):
 
 @pytest.mark.parametrize("case", cases(BACKWARD_LAYERS, paths=PATHS, dims=DIMS), ids=str)
 def test_equals_the_forward_layer_on_the_reversed_input(case, verify):
-    """A go_backwards layer returns exactly what the forward layer with the same weights returns on x[:, ::-1]."""
+    """A go_backwards layer returns exactly what the forward layer with the same weights returns on x[:, ::-1].
+
+    ```python
+    # The same layer reading forwards, with the same weights, on the input reversed in time:
+    forward = layer.from_config({**layer.get_config(), "go_backwards": False})
+    forward.build(x.shape)
+    forward.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(output, forward(x[:, ::-1].copy()))
+    ```
+    """
     observed = observe(case)
     forward_case = Case(FORWARD_OF[case.layer], case.flags, case.path, case.dims)
     forward = run(forward_case, np.ascontiguousarray(observed.inputs[:, ::-1]))
@@ -104,6 +138,12 @@ def test_a_mask_still_marks_input_steps(case, verify):
 
     A right-padded row's padded steps are read first, so its returned sequence starts with zeros
     (no output yet), and its states are those after its valid steps read backwards.
+
+    ```python
+    # Right padding is read first going backwards: no output yet at those steps of the sequence.
+    for row, length in enumerate(lengths[:, 0]):
+        np.testing.assert_array_equal(np.asarray(sequence)[row, : 6 - length], 0)
+    ```
     """
     observed = observe_masked(case)
     if case.padding == "right":

@@ -58,6 +58,14 @@ def test_variant_returns_what_the_default_layer_returns(case, verify):
 
     The same weights give the same structure (number and shapes of tensors) and the same numbers,
     within float32 rounding, under each of the four flag configurations.
+
+    ```python
+    # The default layer (unroll=False), with the same weights:
+    default = layer.from_config({**layer.get_config(), "unroll": False})
+    default.build(x.shape)
+    default.set_weights(layer.get_weights())
+    np.testing.assert_allclose(output, default(x), atol=2 * 4 * 10 * (3 + 5 + 1) * 2**-23)  # two float32 evaluations
+    ```
     """
     observed = observe(case)
     default = observe(Case(DEFAULT_OF[case.layer], case.flags, case.path))
@@ -75,7 +83,15 @@ def test_variant_returns_what_the_default_layer_returns(case, verify):
 
 @pytest.mark.parametrize("case", VARIANT_CASES, ids=str)
 def test_variant_matches_the_float64_reference(case, verify):
-    """With unroll=True or implementation=1, every returned tensor matches the float64 reference."""
+    """With unroll=True or implementation=1, every returned tensor matches the float64 reference.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # 10 steps' rounding
+    ```
+    """
     observed = observe(case)
     names, expected = reference_outputs(case, observed.weights, observed.inputs)
     verify.structure(observed.outputs, [item.shape for item in expected], names=names)

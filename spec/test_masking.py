@@ -51,6 +51,13 @@ def test_masked_run_matches_the_reference(case, verify):
 
     At a masked step the states are carried over unchanged and the output repeats the previous
     output (zeros before the row's first valid step).
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x, mask=mask)  # skips the masked steps
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 6 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 6 steps
+    ```
     """
     observed = observe_masked(case)
     names, expected = reference_outputs(case, observed, observed.mask)
@@ -68,6 +75,14 @@ def test_masking_and_embedding_mask_like_the_mask_argument(case, verify):
 
     Masking masks the steps whose features all equal 0.0; Embedding masks the steps whose token
     id is 0. Both reach the layer through a functional model without any mask= argument.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, (expected_h,) = reference.simple_rnn(layer.get_weights(), x, mask=mask)  # Masking(0.0): the zero steps
+    np.testing.assert_allclose(sequence, expected, atol=4 * 6 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 6 steps
+    np.testing.assert_allclose(h, expected_h, atol=4 * 6 * (3 + 5 + 1) * 2**-23)
+    ```
     """
     observed = observe_masked(case)
     names, expected = reference_outputs(case, observed, observed.mask)
@@ -76,7 +91,15 @@ def test_masking_and_embedding_mask_like_the_mask_argument(case, verify):
 
 @pytest.mark.parametrize("case", masked_cases(LAYERS, [SEQUENCES, SEQUENCES_STATE]), ids=str)
 def test_masked_steps_repeat_the_previous_output(case, verify):
-    """By default a masked step of the returned sequence repeats the previous step's output; before any valid step it is zero."""
+    """By default a masked step of the returned sequence repeats the previous step's output; before any valid step it is zero.
+
+    ```python
+    sequence = np.asarray(sequence)
+    for row, length in enumerate(lengths[:, 0]):  # right padding: the steps from `length` on are masked
+        last_valid = sequence[row, length - 1] if length else np.zeros(5)
+        np.testing.assert_array_equal(sequence[row, length:], np.broadcast_to(last_valid, (6 - length, 5)))
+    ```
+    """
     observed = observe_masked(case)
     sequence = observed.output
     for index in range(case.dims.batch):
@@ -93,7 +116,19 @@ def test_masked_steps_repeat_the_previous_output(case, verify):
 # with either setting and could not tell them apart.
 @pytest.mark.parametrize("case", masked_cases(ZERO_OUTPUT_LAYERS, [SEQUENCES_STATE], paddings=["right"]), ids=str)
 def test_zero_output_for_mask_gives_zeros_at_masked_steps(case, verify):
-    """With zero_output_for_mask=True masked steps of the returned sequence are zeros; valid steps and states are unchanged."""
+    """With zero_output_for_mask=True masked steps of the returned sequence are zeros; valid steps and states are unchanged.
+
+    ```python
+    np.testing.assert_array_equal(np.asarray(sequence)[~mask], 0)
+    # Valid steps and h: those of the same layer without the option.
+    default = layer.from_config({**layer.get_config(), "zero_output_for_mask": False})
+    default.build(x.shape)
+    default.set_weights(layer.get_weights())
+    default_sequence, default_h = default(x, mask=mask)
+    np.testing.assert_array_equal(np.asarray(sequence)[mask], np.asarray(default_sequence)[mask])
+    np.testing.assert_array_equal(h, default_h)
+    ```
+    """
     observed = observe_masked(case)
     default = observe_masked(replace(case, layer=ZERO_OUTPUT[case.layer]))
     masked = ~observed.mask
@@ -117,6 +152,13 @@ def test_zero_output_for_mask_also_zeroes_the_final_output(case, verify):
     The docstring says the option "is only used when return_sequences is True"; the layer applies
     it to the final output too (the last step of the sequence it did not return), while h stays
     the state after the row's last valid step (keras-team/keras#17596 reports it with go_backwards).
+
+    ```python
+    output, h, last_step_valid = np.asarray(output), np.asarray(h), mask[:, -1]
+    np.testing.assert_array_equal(output[~last_step_valid], 0)  # zeros, though h is not
+    np.testing.assert_array_equal(output[last_step_valid], h[last_step_valid])
+    assert np.abs(h[~last_step_valid]).max() > 0
+    ```
     """
     observed = observe_masked(case)
     output, h = observed.output, observed.states[0]
@@ -134,7 +176,15 @@ def test_zero_output_for_mask_also_zeroes_the_final_output(case, verify):
 
 @pytest.mark.parametrize("case", ARGUMENT_CASES, ids=str)
 def test_final_output_and_states_come_from_the_last_valid_step(case, verify):
-    """A padded row's final output and states are those of the same layer run on its valid steps alone."""
+    """A padded row's final output and states are those of the same layer run on its valid steps alone.
+
+    ```python
+    for row, length in enumerate(lengths[:, 0]):
+        if length:  # the same layer on the row's valid steps alone; two float32 runs, twice the tolerance
+            alone = layer(x[row : row + 1, :length])
+            np.testing.assert_allclose(output[row : row + 1], alone, atol=2 * 4 * 6 * (3 + 5 + 1) * 2**-23)
+    ```
+    """
     observed = observe_masked(case)
     final = observed.output[:, -1] if case.flags.return_sequences else observed.output
     returned = [("final output", final)]
@@ -158,7 +208,13 @@ def test_final_output_and_states_come_from_the_last_valid_step(case, verify):
 
 @pytest.mark.parametrize("case", ARGUMENT_CASES, ids=str)
 def test_fully_masked_row_returns_zeros(case, verify):
-    """A fully masked row returns zeros: every step of its sequence, its output, and its states (the initial states)."""
+    """A fully masked row returns zeros: every step of its sequence, its output, and its states (the initial states).
+
+    ```python
+    assert lengths[3, 0] == 0  # row 3: every step masked
+    np.testing.assert_array_equal(np.asarray(output)[3], 0)
+    ```
+    """
     observed = observe_masked(case)
     for name, tensor in zip(returned_names(case), observed.outputs):
         values = tensor[FULLY_MASKED_ROW]
@@ -167,7 +223,12 @@ def test_fully_masked_row_returns_zeros(case, verify):
 
 @pytest.mark.parametrize("case", ARGUMENT_CASES + SOURCE_CASES + SOURCE_CASES_WITHOUT_SEQUENCES, ids=str)
 def test_mask_is_passed_on_only_with_return_sequences(case, verify):
-    """With return_sequences=True the next layer receives the input's mask unchanged; otherwise, and from a state, none."""
+    """With return_sequences=True the next layer receives the input's mask unchanged; otherwise, and from a state, none.
+
+    ```python
+    assert layer.compute_mask(x, mask) is None  # the mask the next layer would receive: none without the sequence
+    ```
+    """
     observed = observe_masked(case)
     for index, (name, received) in enumerate(zip(returned_names(case), observed.passed_on)):
         if index == 0 and case.flags.return_sequences:
@@ -187,6 +248,11 @@ def test_go_backwards_passes_the_mask_on_in_input_order(case, verify):
 
     So for a padded row the mask marks the wrong steps of the sequence it travels with
     (keras-team/keras#3737, #6022, closed unfixed). A layer that reversed it would fail here.
+
+    ```python
+    passed_on = layer.compute_mask(x, mask)[0]  # the mask that travels with the sequence (none with the states)
+    np.testing.assert_array_equal(passed_on, mask)  # the input's order, though the sequence is in processing order
+    ```
     """
     observed = observe_masked(case)
     received = observed.passed_on[0]

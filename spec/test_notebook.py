@@ -8,13 +8,15 @@ expected to reproduce. The notebook's LSTM generalises to SimpleRNN and GRU, whi
 where the LSTM returns h and c.
 """
 
+import numpy as np
 import pytest
 
-from spec.catalogue import DEFAULT, LAYERS, SEQUENCES, SEQUENCES_STATE, STATE
+from spec.catalogue import DEFAULT, LAYERS, LSTM, SEQUENCES, SEQUENCES_STATE, STATE
 from spec.observe import NOTES_DIMS, Case, observe
 from spec.parameters import or_skipped
 
 NOTES_SEED = 2  # reset_graph(seed=2)
+CELL_5_FORMAT = ": shape {} values \n {}\n"  # In [5] prints each array as print("_h" + CELL_5_FORMAT.format(...))
 
 layers = pytest.mark.parametrize("layer", LAYERS, ids=str)
 
@@ -49,10 +51,12 @@ def test_cell_4_last_row_is_cell_3_output(layer, on):
 
 
 @layers
-def test_cell_5_returns_output_then_states(layer, on):
+def test_cell_5_returns_output_then_states(layer, on, request):
     """In [5]: with return_state=True, predict returns [_h, h, c] for LSTM ([_h, h] with one state), each (2, 5)."""
     names = ["output", *layer.state_names]
     on(STATE).structure(cell(layer, STATE).outputs, [(2, 5)] * len(names), names=names)
+    if layer is LSTM:
+        request.node.user_properties.append(("notebook example", notebook_example()))
 
 
 @layers
@@ -95,3 +99,32 @@ def test_cell_6_states_are_cell_5_states(layer, on):
     """In [6]: h and c print what In [5] printed for them."""
     for name, both, state_only in zip(layer.state_names, cell(layer, SEQUENCES_STATE).states, cell(layer, STATE).states):
         on(SEQUENCES_STATE).equal(both, state_only, what=f"In [6] {name} against In [5] {name}")
+
+
+def notebook_example() -> dict:
+    """In [5] as this run computed it, for the report's opening: the Keras code, what it printed, and
+    the equalities the notes point out, each with its largest difference."""
+    returned = dict(zip(("output", "h", "c"), cell(LSTM, STATE).outputs))
+    sequence, sequence_h, _ = cell(LSTM, SEQUENCES_STATE).outputs
+    snippet = Case(LSTM, STATE, "predict", NOTES_DIMS, keras_seed=NOTES_SEED).snippet().splitlines()
+    prints = [f"print({(name + CELL_5_FORMAT)!r}.format({name}.shape, {name}))" for name in returned]
+    with np.printoptions(suppress=True):  # the notes' In [1]
+        printed = [(name + CELL_5_FORMAT).format(array.shape, array) for name, array in returned.items()]
+    output, h, c = returned.values()
+    return {
+        "code": "\n".join([*snippet[:-1], "np.set_printoptions(suppress=True)", *prints]),  # [:-1]: its own print
+        "printed": "\n".join(printed).rstrip("\n"),
+        "equalities": [
+            ["output and h are the same numbers", "max |output - h|", largest_difference(output, h)],
+            ["c is not h", "max |c - h|", largest_difference(c, h)],
+            [
+                "with return_sequences=True as well (In [6]), the last step of the sequence is h",
+                "max |sequence[:, -1] - h|",
+                largest_difference(sequence[:, -1], sequence_h),
+            ],
+        ],
+    }
+
+
+def largest_difference(first, second) -> float:
+    return float(np.abs(np.asarray(first, np.float64) - np.asarray(second, np.float64)).max())

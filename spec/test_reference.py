@@ -13,7 +13,15 @@ from spec.observe import cases, observe
 
 @pytest.mark.parametrize("case", cases(LAYER_VARIANTS), ids=str)
 def test_every_returned_tensor_matches_the_float64_reference(case, verify):
-    """Every returned sequence and state matches the float64 reference within float32 rounding."""
+    """Every returned sequence and state matches the float64 reference within float32 rounding.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # 10 steps' rounding
+    ```
+    """
     observed = observe(case)
     names, expected = reference_outputs(case, observed.weights, observed.inputs)
     verify.count(observed.outputs, expected, names=names)

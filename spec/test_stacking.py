@@ -14,8 +14,17 @@ import numpy as np
 import pytest
 
 from spec.catalogue import DEFAULT, FLAGS, LAYERS, SEQUENCES, Flags, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for
-from spec.refusals import raised_by
+from spec.observe import (
+    DATA_SEED,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Dims,
+    inputs_for,
+    returned_code,
+    snippet_imports,
+    snippet_names,
+)
+from spec.refusals import described, record_raised, run_steps
 from spec.semantics import returned_by_reference, returned_names
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
@@ -56,8 +65,7 @@ class StackCase:
         first, top = self.layers_code()
         return "\n".join(
             [
-                "import numpy as np",
-                "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+                *snippet_imports(self.layer),
                 f"x = np.random.default_rng({DATA_SEED}).normal(size={self.dims.input_shape}).astype('float32')",
                 f"first, top = {first}, {top}",
                 f"first.build({self.dims.input_shape})",
@@ -66,7 +74,7 @@ class StackCase:
                 "for layer in (first, top):",
                 f"    layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
                 " for w in layer.get_weights()])",
-                "print(top(first(x)))",
+                *returned_code(snippet_names(self.flags, self.layer.state_names), "top(first(x))"),
             ]
         )
 
@@ -126,11 +134,14 @@ def test_a_layer_on_a_layer_without_return_sequences_raises(layer, how, verify):
     direct call, on the functional API's Input, and in a Sequential model.
     """
     top, stack = stack_without_sequences(layer, how)
-    raised = raised_by(stack)
+    step = "call" if how == "call" else "build"  # on arrays the layers run; on an Input they build a model
+    _, error, _ = run_steps([(step, lambda _: stack())])
+    record_raised(verify, step, error)
     verify.holds(
-        raised.startswith("ValueError:") and "expected ndim=3, found ndim=2" in raised and top.name in raised,
+        isinstance(error, ValueError) and "expected ndim=3, found ndim=2" in str(error) and top.name in str(error),
         what=f"what stacking {layer}({TOP_UNITS}) on {layer}({SHORT_DIMS.units}) raised ({how})",
-        details=f"raised {raised}; expected ValueError with 'expected ndim=3, found ndim=2' and the name {top.name!r}",
+        details=f"raised {described(error)}; "
+        f"expected ValueError with 'expected ndim=3, found ndim=2' and the name {top.name!r}",
     )
 
 
@@ -140,6 +151,16 @@ def test_a_stack_matches_the_reference_chained_layer_after_layer(case, verify):
 
     The top layer returns what it would return alone (its own structure and width, under each of
     the four flag configurations) on the first layer's sequence.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    below, _ = reference.simple_rnn(first.get_weights(), x)
+    expected, _ = reference.simple_rnn(top.get_weights(), below)  # the top layer reads the sequence below it
+    # Each layer's float32 rounding, the first layer's carried through the top (spec/test_stacking.py, stack_tolerance):
+    atol = (4 * 5 * (5 + 4 + 1) + 5 * 5 * 0.5 * 4 * 5 * (3 + 5 + 1)) * 2**-23
+    np.testing.assert_allclose(output, expected[:, -1], atol=atol)
+    ```
     """
     outputs, (first_weights, top_weights), x = observe_stack(case)
     reference = reference_of(case.layer)

@@ -18,7 +18,18 @@ import numpy as np
 import pytest
 
 from spec.catalogue import LAYERS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, NOTES_DIMS, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for
+from spec.observe import (
+    DATA_SEED,
+    NOTES_DIMS,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Dims,
+    inputs_for,
+    returned_code,
+    seeding_code,
+    snippet_imports,
+    snippet_names,
+)
 from spec.parameters import or_skipped
 from spec.subject import as_list, keras
 from spec.verify import reference_tolerance
@@ -28,11 +39,6 @@ DECODER_WEIGHT_SEED = WEIGHT_SEED + 1  # the decoder has weights of its own
 DECODER_DIMS = Dims(batch=NOTES_DIMS.batch, timesteps=4, features=2, units=NOTES_DIMS.units)
 SPLIT = 4  # the chunks are x[:, :4] and x[:, 4:]
 
-# A reproducer's line that seeds a layer's weights as seed_weights does.
-SEEDING = (
-    f"rng = np.random.default_rng({{seed}}); {{layer}}.set_weights("
-    f"[rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32') for w in {{layer}}.get_weights()])"
-)
 # What each scenario runs, as the lines that follow the layer's construction in a reproducer.
 SCENARIOS = {
     "initial-state": [
@@ -42,14 +48,14 @@ SCENARIOS = {
         "SEED_WEIGHTS",
         f"rng = np.random.default_rng({INITIAL_STATE_SEED})",
         "given = [rng.uniform(-1, 1, (BATCH, UNITS)).astype('float32') for _ in STATE_NAMES]",
-        "print(model([x, *given]))",
+        "RETURNED = model([x, *given])",
     ],
     "chunks": [
         "layer.build(SHAPE)",
         "SEED_WEIGHTS",
         f"first = layer(x[:, :{SPLIT}])",
         f"second = layer(x[:, {SPLIT}:], initial_state=list(first[1:]))",
-        "print(first, second, layer(x))",
+        "whole = layer(x)",
     ],
 }
 
@@ -76,11 +82,11 @@ class PassingCase:
         words = {
             "TIMESTEPS": d.timesteps, "FEATURES": d.features, "UNITS": d.units, "BATCH": d.batch,
             "SHAPE": d.input_shape, "STATE_NAMES": list(self.layer.state_names),
-            "SEED_WEIGHTS": SEEDING.format(seed=WEIGHT_SEED, layer="layer"),
+            "SEED_WEIGHTS": seeding_code(),
+            "RETURNED": ", ".join(snippet_names(self.flags, self.layer.state_names)),
         }
         lines = [
-            "import numpy as np",
-            "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+            *snippet_imports(self.layer),
             f"x = np.random.default_rng({DATA_SEED}).normal(size={d.input_shape}).astype('float32')",
             f"layer = {self.layer.constructor_code(d.units, self.flags)}",
         ]
@@ -132,6 +138,14 @@ def test_initial_state_is_where_the_recurrence_starts(case, verify):
 
     SimpleRNN and GRU take [h]; LSTM takes [h, c], in that order, and its c matters as much as h:
     the reference starts from the given non-zero h and c.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, (expected_h,) = reference.simple_rnn(layer.get_weights(), x, given)  # started from the given h
+    np.testing.assert_allclose(sequence, expected, atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # 10 steps' rounding
+    np.testing.assert_allclose(h, expected_h, atol=4 * 10 * (3 + 5 + 1) * 2**-23)
+    ```
     """
     layer, model = started_from_inputs(case)
     x, states = inputs_for(case.dims), given_states(case)
@@ -146,7 +160,14 @@ def test_initial_state_is_where_the_recurrence_starts(case, verify):
 
 @pytest.mark.parametrize("case", or_skipped(scenario_cases("initial-state", LSTM_ONLY), "states h, c"), ids=str)
 def test_lstm_initial_cell_state_changes_the_output(case, verify):
-    """LSTM: the c of initial_state is used: the same h with another c gives another sequence."""
+    """LSTM: the c of initial_state is used: the same h with another c gives another sequence.
+
+    ```python
+    given_h, given_c = given
+    from_zero_c = model([x, given_h, np.zeros_like(given_c)])[0]
+    assert np.abs(np.asarray(sequence) - np.asarray(from_zero_c)).max() >= 1e-2  # the given c moved the sequence
+    ```
+    """
     _, model = started_from_inputs(case)
     x, (h, c) = inputs_for(case.dims), given_states(case)
     with_c = as_list(model([x, h, c]))[0]
@@ -158,7 +179,13 @@ def test_lstm_initial_cell_state_changes_the_output(case, verify):
 
 @pytest.mark.parametrize("case", scenario_cases("chunks"), ids=str)
 def test_two_chunks_with_carried_state_equal_one_pass(case, verify):
-    """Running x[:, :k] and then x[:, k:] from the returned states gives exactly the one-pass sequence and states."""
+    """Running x[:, :k] and then x[:, k:] from the returned states gives exactly the one-pass sequence and states.
+
+    ```python
+    np.testing.assert_array_equal(np.concatenate([first[0], second[0]], axis=1), whole[0])  # the sequences
+    np.testing.assert_array_equal(second[1], whole[1])  # h after the second chunk is the one-pass h
+    ```
+    """
     layer = case.layer.make(case.dims.units, case.flags)
     layer.build(case.dims.input_shape)
     seed_weights(layer)
@@ -199,8 +226,7 @@ class EncoderDecoderCase:
         e, d = self.encoder_dims, self.decoder_dims
         return "\n".join(
             [
-                "import numpy as np",
-                "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+                *snippet_imports(self.layer),
                 f"x = np.random.default_rng({DATA_SEED}).normal(size={e.input_shape}).astype('float32')",
                 f"y = np.random.default_rng({DATA_SEED + 1}).normal(size={d.input_shape}).astype('float32')",
                 f"encoder = {self.layer.constructor_code(e.units, STATE)}",
@@ -209,9 +235,9 @@ class EncoderDecoderCase:
                 f"y_in = keras.Input(shape=({d.timesteps}, {d.features}))",
                 "_, *states = encoder(x_in)",
                 "model = keras.Model([x_in, y_in], decoder(y_in, initial_state=states))",
-                SEEDING.format(seed=WEIGHT_SEED, layer="encoder"),
-                SEEDING.format(seed=DECODER_WEIGHT_SEED, layer="decoder"),
-                "print(model([x, y]))",
+                seeding_code("encoder"),
+                seeding_code("decoder", DECODER_WEIGHT_SEED),
+                *returned_code(["sequence"], "model([x, y])"),
             ]
         )
 
@@ -223,6 +249,14 @@ def test_encoder_states_start_the_decoder(case, verify):
     The hand-off return_state exists for: a functional model whose decoder is called with
     initial_state=the encoder's states. Its output equals the reference decoder started from the
     reference encoder's final states, chained by hand.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    _, handed_over = reference.simple_rnn(encoder.get_weights(), x)  # the encoder's final states
+    expected, _ = reference.simple_rnn(decoder.get_weights(), y, handed_over)
+    np.testing.assert_allclose(sequence, expected, atol=4 * (10 + 4) * (3 + 5 + 1) * 2**-23)  # both runs' steps
+    ```
     """
     e, d = case.encoder_dims, case.decoder_dims
     encoder = case.layer.make(e.units, STATE)

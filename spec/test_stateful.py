@@ -20,7 +20,16 @@ import numpy as np
 import pytest
 
 from spec.catalogue import LAYERS, SEQUENCES, RecurrentLayer, reference_of
-from spec.observe import DATA_SEED, NOTES_DIMS, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for
+from spec.observe import (
+    DATA_SEED,
+    NOTES_DIMS,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Dims,
+    inputs_for,
+    seeding_code,
+    snippet_imports,
+)
 from spec.subject import KERAS_MAJOR, as_list, keras, to_numpy
 from spec.verify import reference_tolerance
 
@@ -36,22 +45,32 @@ def layer_id(layer: RecurrentLayer) -> str:
     return BASE_NAMES[layer]
 
 
+# A refused call's lines end with the error in `refused` (None if the call returned).
+REFUSED = ["    refused = None", "except ValueError as error:", "    refused = error", "print(refused)"]
 # The lines of a reproducer that follow the set-up, per scenario.
 SCENARIOS = {
     "two-calls": ["first = run(x[:, :HALF])", "second = run(x[:, HALF:])  # continues first", "print(first, second)"],
     "one-predict": [
         "chunks = np.concatenate([x[:, :HALF], x[:, HALF:]], axis=0)  # batch 1: first halves; batch 2: second",
-        "print(model.predict(chunks, batch_size=BATCH, verbose=0))",
+        "predicted = model.predict(chunks, batch_size=BATCH, verbose=0)",
+        "print(predicted)",
     ],
     "reset": [
         "first = run(x[:, :HALF])",
         "run(x[:, HALF:])",
         "layer.reset_states()",
-        "print(layer.states, run(x[:, :HALF]), first)",
+        "states = [np.asarray(state) for state in layer.states]",
+        "again = run(x[:, :HALF])",
+        "print(states, again, first)",
     ],
     "reset-state": ["run(x[:, :HALF])", "layer.reset_state()", "print(layer.states)"],
-    "other-batch": ["run(x[:OTHER, :HALF])  # on a layer built for BATCH"],
-    "batch-after-predict": ["run(x[:, :HALF])", "run(x[:OTHER, :HALF])  # on a model built for BATCH"],
+    "other-batch": ["try:", "    run(x[:OTHER, :HALF])  # on a layer built for BATCH", *REFUSED],
+    "batch-after-predict": [
+        "run(x[:, :HALF])",
+        "try:",
+        "    run(x[:OTHER, :HALF])  # on a model built for BATCH",
+        *REFUSED,
+    ],
 }
 
 
@@ -75,8 +94,7 @@ class StatefulCase:
     def snippet(self) -> str:
         d = self.dims
         lines = [
-            "import numpy as np",
-            "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras",
+            *snippet_imports(self.layer),
             f"x = np.random.default_rng({DATA_SEED}).normal(size={d.input_shape}).astype('float32')",
             f"layer = {self.layer.constructor_code(d.units, SEQUENCES)}",
         ]
@@ -88,11 +106,7 @@ class StatefulCase:
             ]
         else:
             lines += [f"layer.build(({d.batch}, None, {d.features}))", "run = layer"]
-        lines += [
-            f"rng = np.random.default_rng({WEIGHT_SEED})",
-            f"layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
-            " for w in layer.get_weights()])",
-        ]
+        lines.append(seeding_code())
         for line in SCENARIOS[self.scenario]:
             for word, value in (("HALF", HALF), ("BATCH", d.batch), ("OTHER", OTHER_BATCH)):
                 line = line.replace(word, str(value))
@@ -154,6 +168,13 @@ def test_state_carries_from_one_call_to_the_next(case, verify):
     """Calls on x[:, :k] and then x[:, k:] return the sequence of one pass over x: the second goes on from the first.
 
     Along both paths: two `Model.predict` calls (the notes' path), and two direct layer calls.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)  # one pass over the whole x
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1), expected, atol=4 * 10 * (3 + 5 + 1) * 2**-23)
+    ```
     """
     recurrent, run = runner(case)
     x = inputs_for(case.dims)
@@ -167,7 +188,17 @@ def test_state_carries_from_one_call_to_the_next(case, verify):
 
 @pytest.mark.parametrize("case", scenario_cases("one-predict", paths=["predict"]), ids=str)
 def test_state_carries_between_batches_of_one_predict(case, verify):
-    """Within one predict, sample i of each batch continues sample i of the batch before it."""
+    """Within one predict, sample i of each batch continues sample i of the batch before it.
+
+    ```python
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)  # one pass over the whole x
+    # Sample i of batch 2 goes on from sample i of batch 1:
+    joined = np.concatenate([predicted[:2], predicted[2:]], axis=1)
+    np.testing.assert_allclose(joined, expected, atol=4 * 10 * (3 + 5 + 1) * 2**-23)
+    ```
+    """
     model, recurrent = stateful_model(case.layer)
     recurrent.reset_states()
     x = inputs_for(case.dims)
@@ -188,6 +219,11 @@ def test_reset_states_sets_the_states_back_to_zeros(case, verify):
     """After reset_states() the states are zeros, and the next call returns what the first call returned.
 
     reset_states() is a method of the layer in Keras 2 and Keras 3 alike.
+
+    ```python
+    assert all(np.all(state == 0) for state in states)
+    np.testing.assert_array_equal(again, first)
+    ```
     """
     recurrent, run = runner(case)
     x = inputs_for(case.dims)
@@ -201,7 +237,12 @@ def test_reset_states_sets_the_states_back_to_zeros(case, verify):
 
 @pytest.mark.parametrize("case", scenario_cases("reset-state", paths=["call"]), ids=str)
 def test_reset_state_is_the_keras_3_name(case, verify):
-    """Keras 3 names the method reset_state(): it sets the states to zeros, as its alias reset_states() does."""
+    """Keras 3 names the method reset_state(): it sets the states to zeros, as its alias reset_states() does.
+
+    ```python
+    assert all(np.all(np.asarray(state) == 0) for state in layer.states)
+    ```
+    """
     if KERAS_MAJOR < 3:
         pytest.skip("Keras 2 layers have reset_states() only; reset_state() is the Keras 3 name")
     recurrent, run = runner(case)
@@ -299,6 +340,10 @@ def test_another_batch_size_is_refused_by_the_layer(case, verify):
     Keras 3 compares the input's batch with its states' ("If an RNN is stateful, the batch size of
     the input sequences must be the same as the batch size of the initial state"); Keras 2's input
     spec holds the batch size ("is incompatible with the layer: expected shape=(2, None, 3)").
+
+    ```python
+    assert isinstance(refused, ValueError)
+    ```
     """
     _, run = runner(case)
     returned, raised = attempt(run, inputs_for(case.dims)[:OTHER_BATCH, :HALF])
@@ -311,7 +356,12 @@ def test_another_batch_size_is_refused_by_the_layer(case, verify):
 
 @pytest.mark.parametrize("case", scenario_cases("other-batch", paths=["predict"]), ids=str)
 def test_another_batch_size_is_refused_by_a_first_predict(case, verify):
-    """A new model with a stateful layer on batch b refuses a first predict on another batch size with ValueError."""
+    """A new model with a stateful layer on batch b refuses a first predict on another batch size with ValueError.
+
+    ```python
+    assert isinstance(refused, ValueError)
+    ```
+    """
     inputs = keras.Input(shape=(None, DIMS.features), batch_size=DIMS.batch)
     recurrent = case.layer.make(DIMS.units, SEQUENCES)
     model = keras.Model(inputs, recurrent(inputs))
@@ -328,7 +378,12 @@ def test_another_batch_size_is_refused_by_a_first_predict(case, verify):
 # the same for the three layers, and each run of this claim costs a retrace (~0.3 s).
 @pytest.mark.parametrize("case", [StatefulCase(STATEFUL_LAYERS[-1], "predict", "batch-after-predict")], ids=str)
 def test_another_batch_size_is_refused_after_a_predict(case, verify):
-    """After a predict on batch b, a predict on another batch size is still refused with ValueError."""
+    """After a predict on batch b, a predict on another batch size is still refused with ValueError.
+
+    ```python
+    assert isinstance(refused, ValueError)
+    ```
+    """
     _, run = runner(case)
     x = inputs_for(case.dims)
     run(x[:, :HALF])

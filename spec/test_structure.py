@@ -16,6 +16,10 @@ def test_returns_the_output_then_one_tensor_per_state(case, verify):
 
     The output is (batch, timesteps, units) with return_sequences=True and (batch, units) without;
     each state is (batch, units). SimpleRNN and GRU have one state (h), LSTM two (h, then c).
+
+    ```python
+    assert output.shape == (2, 5)  # (batch, units): one tensor, no states without return_state
+    ```
     """
     names, shapes = expected_structure(case)
     verify.structure(observe(case).outputs, shapes, names=names)

@@ -1,0 +1,178 @@
+"""Self-tests of the spec report's code: every snippet in the report of a default run runs, and checks its claim.
+
+A default `pytest` run writes its report into a temporary directory. Each claim's Keras snippet
+(its first case's code followed by the claim's check, spec/report.py `claim_text`) is run in a
+fresh namespace of one Python process, and so is the notebook example the report opens with; its
+output must be what the report says it printed.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from spec import report_render
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Runs each snippet of a JSON list (stdin) in a namespace of its own; prints one JSON result per snippet.
+RUNNER = """
+import contextlib, io, json, sys, traceback
+for snippet in json.load(sys.stdin):
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(snippet, "<snippet>", "exec"), {"__name__": "__snippet__"})
+        error = ""
+    except BaseException:
+        error = traceback.format_exc(limit=-2)
+    print(json.dumps({"printed": printed.getvalue(), "error": error}))
+"""
+
+
+@pytest.fixture(scope="module")
+def default_report(tmp_path_factory) -> str:
+    """The Markdown report of the default run (the whole spec, default options)."""
+    out = tmp_path_factory.mktemp("default-run")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command += [f"--spec-report={out / 'spec.md'}", f"--report-log={out / 'results.jsonl'}"]
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert finished.returncode in (0, 1), finished.stdout[-3000:] + finished.stderr[-3000:]
+    return (out / "spec.md").read_text(encoding="utf-8")
+
+
+def fenced_under_headings(report: str) -> list[tuple[str, str, str]]:
+    """(heading, language, code) of every fenced block, with the heading it is under."""
+    found, heading = [], ""
+    tokens = MarkdownIt().parse(report)
+    for token, following in zip(tokens, tokens[1:] + [None]):
+        if token.type == "heading_open":
+            heading = following.content
+        elif token.type == "fence":
+            found.append((heading, token.info.strip(), token.content))
+    return found
+
+
+def run_snippets(snippets: list[str]) -> list[dict]:
+    finished = subprocess.run(
+        [sys.executable, "-c", RUNNER], input=json.dumps(snippets), cwd=ROOT, capture_output=True, text=True
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
+
+
+def claim_snippets(report: str) -> list[tuple[str, str, str]]:
+    """(claim sentence, its Python snippet, the verdict of its first case) of every claim with a snippet.
+
+    A claim is a level-3 heading; the snippet is written for the first case of its table.
+    """
+    found = []
+    for section in report.split("\n### ")[1:]:
+        blocks = [code for _, language, code in fenced_under_headings("### " + section) if language == "python"]
+        rows = [line for line in section.splitlines() if line.startswith("| `")]
+        if blocks and rows:
+            found.append((section.partition("\n")[0], blocks[0], rows[0].split(" | ")[1]))
+    return found
+
+
+def test_every_claim_snippet_runs_and_checks_what_the_run_found(default_report):
+    """Each claim's snippet, as the report renders it, runs to the end where its first case passed; where
+    that case is a known difference (xfailed), the snippet's check fails with an AssertionError, as the claim did."""
+    snippets = claim_snippets(default_report)
+    assert len(snippets) >= 63, f"only {len(snippets)} claims have a snippet in the default report"
+    results = run_snippets([code for _, code, _ in snippets])
+    assert len(results) == len(snippets)
+    wrong = []
+    for (claim, code, verdict), result in zip(snippets, results):
+        if verdict.startswith("xfailed"):
+            expected = "its check to fail (a known difference)"
+            agrees = result["error"].rstrip().splitlines()[-1:] == ["AssertionError"]
+        else:
+            expected = "it to run and its check to pass"
+            agrees = verdict == "passed" and not result["error"]
+        if not agrees:
+            wrong.append(f"{claim} (first case {verdict}; expected {expected})\n{code}\n{result['error']}")
+    summary = f"{len(wrong)} of {len(snippets)} snippets did not do what their claim's run did:"
+    assert not wrong, "\n\n".join([summary, *wrong])
+
+
+def test_every_claim_snippet_performs_a_check(default_report):
+    """Each claim's snippet asserts what the claim says (an assert statement, or numpy.testing's)."""
+    unchecked = [claim for claim, code, _ in claim_snippets(default_report) if "assert" not in code]
+    assert not unchecked, "snippets without a check:\n" + "\n".join(unchecked)
+
+
+def test_the_notebook_example_prints_what_the_report_shows(default_report):
+    """The opening's code, run again, prints the arrays the report shows (they were computed by the run)."""
+    blocks = [
+        (language, code)
+        for heading, language, code in fenced_under_headings(default_report)
+        if heading.startswith("The notebook's example")
+    ]
+    assert [language for language, _ in blocks] == ["python", "text"], blocks
+    (_, code), (_, printed) = blocks
+    (result,) = run_snippets([code])
+    assert not result["error"], result["error"]
+    assert result["printed"].rstrip("\n") == printed.rstrip("\n")
+
+
+REFUSAL_CHAPTERS = ("Chapter 16:", "Chapter 18:", "Chapter 21:")
+RAISED = re.compile(r"raised at step (build|call): [\w.]+: \S")
+
+
+def test_refusals_show_the_exception_they_observed(default_report):
+    """In chapters 16, 18 and 21 every claim that an input is refused shows, in its observed column, what was raised."""
+    chapters = [section for section in default_report.split("\n## ") if section.startswith(REFUSAL_CHAPTERS)]
+    assert len(chapters) == len(REFUSAL_CHAPTERS)
+    claims = [claim for chapter in chapters for claim in chapter.split("\n### ")[1:]]
+    refusals = [claim for claim in claims if re.search(r"\b(refuse[sd]?|raises)\b", claim.partition("\n")[0])]
+    assert refusals
+    silent = [claim.partition("\n")[0] for claim in refusals if not RAISED.search(claim)]
+    assert not silent, "refusal claims whose report does not show the exception:\n" + "\n".join(silent)
+
+
+def rendered(observations) -> str:
+    """The report of a one-test run that recorded `observations`."""
+    meta = {"module": "spec/test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
+    report = {
+        "$report_type": "TestReport",
+        "nodeid": "spec/test_x.py::test_x",
+        "when": "call",
+        "outcome": "passed",
+        "user_properties": [[report_render.META, meta], *observations],
+    }
+    return report_render.markdown(report_render.results_from_reports([report]), {}, {})
+
+
+def test_the_opening_is_left_out_when_the_notebook_example_did_not_run():
+    """A run that did not record the notebook example (a selection) has no opening section, and no placeholder."""
+    assert "notebook's example" not in rendered([])
+    example = {"code": "print(1)", "printed": "1", "equalities": [["one is one", "1 - 1", 0.0]]}
+    text = rendered([[report_render.NOTEBOOK_EXAMPLE, example]])
+    assert "## The notebook's example, computed by this run" in text
+    assert "```python\nprint(1)\n```" in text and "```text\n1\n```" in text and "- one is one: `1 - 1` = 0" in text
+
+
+def test_a_user_layers_snippet_imports_its_module():
+    """A snippet for a SPEC_LAYERS layer imports the layer's module, so it runs when pasted (no NameError)."""
+    from examples.coupled_lstm import LAYERS
+    from spec.catalogue import STATE
+    from spec.observe import Case
+
+    snippet = Case(LAYERS[0], STATE, "call").snippet()
+    assert "import examples.coupled_lstm\n" in snippet
+    (result,) = run_snippets([snippet])
+    assert not result["error"], f"{snippet}\n{result['error']}"
+
+
+def test_a_raised_exception_is_shown_with_its_step_type_and_message():
+    """The "raised" observation reads as the step, the exception's type and its message (cut in a table cell)."""
+    raised = {"error": "builtins.ValueError", "message": "expected ndim=3 " + "x" * 300, "step": "build"}
+    shown = report_render.describe_observation("raised", raised)
+    assert shown.startswith("raised at step build: builtins.ValueError: expected ndim=3 x")
+    assert len(shown) < len("raised at step build: builtins.ValueError: ") + report_render.MAX_MESSAGE + 1
+    assert report_render.describe_observation("raised", {"error": None}) == "raised: nothing (every step returned)"

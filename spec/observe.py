@@ -126,6 +126,35 @@ def returned_code(names: list[str], run: str) -> list[str]:
     return [f"{bound} = {run}", f"print({bound}, sep='\\n\\n')" if len(names) > 1 else f"print({bound})"]
 
 
+# The claims' checks (fenced blocks in their docstrings) are written for each claim's first case in
+# the default run, SimpleRNN. Run on another layer (SPEC_LAYERS), a check compares with that layer's
+# own reference; a check that builds Keras' SimpleRNN itself is shown only for SimpleRNN.
+CHECKS_WRITTEN_FOR = ("reference.simple_rnn", "keras.layers.SimpleRNN(")
+
+
+def check_for(check: str, layer: RecurrentLayer) -> str:
+    """A claim's check as it applies to `layer` ("" where it cannot: see CHECKS_WRITTEN_FOR)."""
+    from spec import reference
+    from spec.catalogue import KERAS_OWN_LAYERS
+
+    if KERAS_OWN_LAYERS or layer.reference is reference.simple_rnn or not any(name in check for name in CHECKS_WRITTEN_FOR):
+        return check
+    if CHECKS_WRITTEN_FOR[1] in check or layer.reference is None:
+        return ""
+    function = layer.reference
+    arguments = ""
+    if isinstance(function, functools.partial):  # a variant: GRU(reset_after=False)
+        arguments = "".join(f", {key}={value!r}" for key, value in function.keywords.items())
+        function = function.func
+    where = "reference" if function.__module__ == reference.__name__ else function.__module__
+    imports = "" if where == "reference" else f"import {where}\n"
+    called = f"{where}.{function.__qualname__}"
+    if arguments:
+        imports += "import functools\n"
+        called = f"functools.partial({called}{arguments})"
+    return imports + check.replace(CHECKS_WRITTEN_FOR[0], called)
+
+
 @dataclass(frozen=True)
 class Observation:
     """What one run returned, with the weights and inputs it ran on."""

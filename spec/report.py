@@ -50,7 +50,7 @@ import pytest
 from spec import report_render, subject
 from spec.revision import suite_revision
 from spec.catalogue import Flags, RecurrentLayer, layers_under_test
-from spec.observe import Case
+from spec.observe import Case, check_for
 
 DEFAULT_REPORT = "reports/spec.md"
 DEFAULT_RESULTS = "reports/results.jsonl"
@@ -310,7 +310,10 @@ def claim_text(item) -> dict:
     params = item.callspec.params if hasattr(item, "callspec") else {}
     # A Case, or a chapter's own case class: anything that can print its reproducer.
     case = next((value for value in params.values() if callable(getattr(value, "snippet", None))), None)
-    if case is not None and not check.startswith("import "):
+    whole = check.startswith("import ")  # a snippet of its own, not a continuation of the case's
+    layer = getattr(case, "layer", None)
+    check = check_for(check, layer) if isinstance(layer, RecurrentLayer) else check
+    if case is not None and not whole:
         snippet = "\n\n".join(part for part in (case.snippet(), check) if part)
         return {"claim_details": details, "snippet": snippet, "snippet_case": str(case)}
     if check:

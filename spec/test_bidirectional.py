@@ -237,8 +237,8 @@ def test_states_are_the_forward_layers_then_the_backward_layers(case, verify):
 
     weights = layer.get_weights()
     half = len(weights) // 2  # the forward layer's weights, then the backward layer's
-    _, (expected_forward,) = reference.simple_rnn(weights[:half], x)
-    _, (expected_backward,) = reference.simple_rnn(weights[half:], x, go_backwards=True)
+    _, (expected_forward, *_) = reference.simple_rnn(weights[:half], x)
+    _, (expected_backward, *_) = reference.simple_rnn(weights[half:], x, go_backwards=True)
     np.testing.assert_allclose(h_forward, expected_forward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
     np.testing.assert_allclose(h_backward, expected_backward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)
     ```
@@ -349,8 +349,8 @@ def test_initial_state_first_half_is_forward_second_half_is_backward(case, verif
 
     weights = layer.get_weights()
     half = len(weights) // 2  # the forward layer's weights, then the backward layer's
-    _, (expected_forward,) = reference.simple_rnn(weights[:half], x, given[:1])  # initial_state's first half
-    _, (expected_backward,) = reference.simple_rnn(weights[half:], x, given[1:], go_backwards=True)  # its second half
+    _, (expected_forward, *_) = reference.simple_rnn(weights[:half], x, given[:len(given) // 2])  # its first half
+    _, (expected_backward, *_) = reference.simple_rnn(weights[half:], x, given[len(given) // 2:], go_backwards=True)  # second half
     np.testing.assert_allclose(h_forward, expected_forward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
     np.testing.assert_allclose(h_backward, expected_backward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)
     ```

@@ -52,9 +52,10 @@ def test_one_timestep_is_one_reference_step(case, verify):
     The sequence keeps its time axis: (batch, 1, units) with return_sequences=True.
 
     ```python
-    kernel, recurrent_kernel, bias = layer.get_weights()
-    # One step from zero states: h = tanh(x W + 0 U + b).
-    np.testing.assert_allclose(output, np.tanh(x[:, 0] @ kernel + bias), atol=4 * 1 * (3 + 5 + 1) * 2**-23)
+    from spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)  # one step from zero states
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 1 * (3 + 5 + 1) * 2**-23)  # one step's rounding
     ```
     """
     observed = observe(case)

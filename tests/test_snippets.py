@@ -7,6 +7,7 @@ output must be what the report says it printed.
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -34,15 +35,19 @@ for snippet in json.load(sys.stdin):
 """
 
 
+def report_of_a_run(out: Path, **environment) -> str:
+    """The Markdown report of a whole-spec run, written into `out`, with `environment` set."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command += [f"--spec-report={out / 'spec.md'}", f"--report-log={out / 'results.jsonl'}"]
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **environment})
+    assert finished.returncode in (0, 1), finished.stdout[-3000:] + finished.stderr[-3000:]
+    return (out / "spec.md").read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def default_report(tmp_path_factory) -> str:
     """The Markdown report of the default run (the whole spec, default options)."""
-    out = tmp_path_factory.mktemp("default-run")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    command += [f"--spec-report={out / 'spec.md'}", f"--report-log={out / 'results.jsonl'}"]
-    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    assert finished.returncode in (0, 1), finished.stdout[-3000:] + finished.stderr[-3000:]
-    return (out / "spec.md").read_text(encoding="utf-8")
+    return report_of_a_run(tmp_path_factory.mktemp("default-run"))
 
 
 def fenced_under_headings(report: str) -> list[tuple[str, str, str]]:
@@ -98,6 +103,21 @@ def test_every_claim_snippet_runs_and_checks_what_the_run_found(default_report):
             wrong.append(f"{claim} (first case {verdict}; expected {expected})\n{code}\n{result['error']}")
     summary = f"{len(wrong)} of {len(snippets)} snippets did not do what their claim's run did:"
     assert not wrong, "\n\n".join([summary, *wrong])
+
+
+def test_a_user_layers_snippets_run_and_check_it(tmp_path):
+    """Under SPEC_LAYERS each snippet whose first case passed runs and checks the user's layer: a check
+    written for SimpleRNN compares with the user's reference, or is left out where it builds SimpleRNN."""
+    report = report_of_a_run(tmp_path, SPEC_LAYERS="examples.coupled_lstm:LAYERS")
+    snippets = [(claim, code) for claim, code, verdict in claim_snippets(report) if verdict == "passed"]
+    assert len(snippets) >= 40, f"only {len(snippets)} claims with a passing first case have a snippet"
+    assert all("SimpleRNN" not in code for _, code in snippets)
+    failed = [
+        f"{claim}\n{code}\n{result['error']}"
+        for (claim, code), result in zip(snippets, run_snippets([code for _, code in snippets]))
+        if result["error"]
+    ]
+    assert not failed, f"{len(failed)} of {len(snippets)} snippets failed on the user's layer:\n\n" + "\n\n".join(failed)
 
 
 def test_every_claim_snippet_performs_a_check(default_report):

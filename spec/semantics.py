@@ -9,11 +9,8 @@ def expected_structure(case) -> tuple[list[str], list[tuple]]:
     """
     d = case.dims
     output = (d.batch, d.timesteps, d.units) if case.flags.return_sequences else (d.batch, d.units)
-    names, shapes = ["output"], [output]
-    if case.flags.return_state:
-        names += list(case.layer.state_names)
-        shapes += [(d.batch, d.units)] * len(case.layer.state_names)
-    return names, shapes
+    states = len(case.layer.state_names) if case.flags.return_state else 0
+    return returned_names(case), [output] + [(d.batch, d.units)] * states
 
 
 def returned_names(case) -> list[str]:

@@ -14,6 +14,7 @@ import pytest
 from spec.catalogue import DEFAULT, LAYERS, LSTM, SEQUENCES, SEQUENCES_STATE, STATE
 from spec.observe import NOTES_DIMS, Case, observe
 from spec.parameters import or_skipped
+from spec.semantics import returned_names
 
 NOTES_SEED = 2  # reset_graph(seed=2)
 CELL_5_FORMAT = ": shape {} values \n {}\n"  # In [5] prints each array as print("_h" + CELL_5_FORMAT.format(...))
@@ -53,7 +54,7 @@ def test_cell_4_last_row_is_cell_3_output(layer, on):
 @layers
 def test_cell_5_returns_output_then_states(layer, on, request):
     """In [5]: with return_state=True, predict returns [_h, h, c] for LSTM ([_h, h] with one state), each (2, 5)."""
-    names = ["output", *layer.state_names]
+    names = returned_names(Case(layer, STATE, "predict"))
     on(STATE).structure(cell(layer, STATE).outputs, [(2, 5)] * len(names), names=names)
     if layer is LSTM:
         request.node.user_properties.append(("notebook example", notebook_example()))
@@ -82,7 +83,7 @@ def test_cell_5_c_differs_from_h(layer, on):
 @layers
 def test_cell_6_returns_sequence_then_states(layer, on):
     """In [6]: with both flags, predict returns [sequence (2, 10, 5), h (2, 5), c (2, 5)] (LSTM)."""
-    names = ["sequence", *layer.state_names]
+    names = returned_names(Case(layer, SEQUENCES_STATE, "predict"))
     shapes = [(2, 10, 5)] + [(2, 5)] * len(layer.state_names)
     on(SEQUENCES_STATE).structure(cell(layer, SEQUENCES_STATE).outputs, shapes, names=names)
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from spec import catalogue, subject
+from spec.report_render import claim_sentence
 from spec.verify import Verify
 
 # Plugins of the suite's own, each in its own module (report writing, known differences, ...).
@@ -45,7 +46,7 @@ def pytest_report_header(config):
 
 def claim_of(function) -> str:
     """The claim a test checks: its docstring's first line."""
-    return inspect.getdoc(function).splitlines()[0]
+    return claim_sentence(inspect.getdoc(function), function.__name__)
 
 
 @pytest.fixture
@@ -73,7 +74,10 @@ def pytest_runtest_call(item):
 
 
 def raised_by_verify(error: BaseException) -> bool:
-    """Whether the verify helper raised the error: its message starts with the claim already."""
+    """Whether the verify helper raised the error (its message starts with the claim already).
+
+    Told by the frame that raised it rather than by a subclass of AssertionError, which pytest would
+    print under its qualified name instead of "AssertionError"."""
     frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
     return bool(frames) and frames[-1].f_code is Verify.fail.__code__
 

@@ -36,7 +36,8 @@ def _spec_session(name: str, packages: list[str], variables: dict[str, str]):
         # Named after the environment: docs/compatibility.md is merged from results/NAME.jsonl.gz.
         # A run given pytest arguments (`nox -s NAME -- -k masking`) is partial or unusual: it goes
         # to reports/matrix/ and never replaces the committed result of the whole suite. To replace
-        # it anyway, ask for it: `-- --report-log=results/NAME.jsonl.gz` (the last option wins).
+        # it anyway, ask for it by naming both files:
+        # `-- --report-log=results/NAME.jsonl.gz --spec-report=results/NAME.md` (the last option wins).
         where = "reports/matrix" if session.posargs else "results"
         if session.posargs:
             session.log(f"pytest arguments given: the results go to {where}/, not results/ (see README)")

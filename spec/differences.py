@@ -26,13 +26,13 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from spec import subject
-from spec.catalogue import KERAS_OWN_LAYERS
+from spec import selection, subject
 
 TABLE = Path(__file__).with_name("known_differences.toml")
 TABLE_INI = "known_differences"
 TABLE_KEY = pytest.StashKey[list]()
 CONDITIONS = ("keras", "backend", "device")
+REQUIRED = ("id", "behaviour", "tests", "when", "observed", "source")
 WORKER_OUTPUT_KEY = "known_differences_summary"
 
 
@@ -71,6 +71,10 @@ def load(path: Path = TABLE) -> list[Difference]:
         unknown = set(entry.get("when", {})) - set(CONDITIONS)
         if unknown or entry.get("kind", "xfail") not in ("xfail", "expect"):
             raise ValueError(f"{path.name}: entry {entry.get('id')!r} has an unknown condition or kind")
+        missing = [name for name in REQUIRED if name not in entry]
+        extra = sorted(set(entry) - {*REQUIRED, "kind", "value"})
+        if missing or extra:
+            raise ValueError(f"{path.name}: entry {entry.get('id')!r} lacks {missing or 'nothing'}, has unknown fields {extra or 'none'}")
     return [Difference(**{**entry, "tests": tuple(entry["tests"])}) for entry in entries]
 
 
@@ -152,7 +156,7 @@ class Summary:
         table = self.config.stash[TABLE_KEY]
         nodeids = [item.nodeid for item in session.items]  # the selection: after -k, -m, --deselect
         matches = {d.id: sum(map(d.concerns, nodeids)) for d in table}
-        whole_suite = collected_the_whole_suite(self.config) and not self.deselected and not session.testsfailed
+        whole_suite = selection.is_whole_suite(self.config, session, self.deselected)
         self.found = {
             "applied": {d.id: matches[d.id] for d in table if matches[d.id] and d.holds_for(CURRENT)},
             "stale": [d.id for d in table if not matches[d.id]] if whole_suite else [],
@@ -180,15 +184,3 @@ class Summary:
                     f"({difference.behaviour}); update or remove the entry in {table_path(self.config).name}",
                     yellow=True,
                 )
-
-
-def collected_the_whole_suite(config) -> bool:
-    """Whether the collection paths cover every test path, with Keras' own layers under test, and
-    nothing left out by --lf or --ignore: only then does an entry that matches no test say that it
-    is stale (the caller also requires that nothing was deselected and nothing failed to collect).
-    """
-    testpaths = [(config.rootpath / path).resolve() for path in config.getini("testpaths")] or [config.rootpath]
-    paths = [(config.invocation_params.dir / arg).resolve() for arg in config.args if "::" not in arg]
-    covered = all(any(path == testpath or path in testpath.parents for path in paths) for testpath in testpaths)
-    left_out = getattr(config.option, "lf", False) or config.option.ignore or config.option.ignore_glob
-    return KERAS_OWN_LAYERS and covered and not left_out

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from spec.catalogue import Flags, RecurrentLayer
+from spec.catalogue import DEFAULT, Flags, RecurrentLayer
 from spec.subject import as_list, keras
 
 DATA_SEED = 2  # the seed of the notes' reset_graph
@@ -72,7 +72,7 @@ class Case:
         return f"{layer} via {via}, input {self.dims.input_shape}, {weights}"
 
     def snippet(self) -> str:
-        """A few lines of Keras code that recompute what `run(case)` returns, bound to `returned_names`."""
+        """A few lines of Keras code that recompute what `run(case)` returns, bound to the names `snippet_names` gives."""
         shape = self.dims.input_shape
         timesteps = self.dims.timesteps if self.known_timesteps else None
         lines = [
@@ -100,7 +100,7 @@ def snippet_imports(*layers: RecurrentLayer) -> list[str]:
     constructor code names (a SPEC_LAYERS layer's, a user's cell's), so that the snippet runs when pasted."""
     lines = ["import numpy as np", "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras"]
     for layer in layers:
-        for module in CALLED_MODULE.findall(layer.constructor_code(1, Flags(False, False))):
+        for module in CALLED_MODULE.findall(layer.constructor_code(1, DEFAULT)):
             if module.split(".")[0] != "keras" and f"import {module}" not in lines:
                 lines.append(f"import {module}")
     return lines
@@ -124,35 +124,6 @@ def returned_code(names: list[str], run: str) -> list[str]:
     """The snippet lines that run `run`, bind what it returns to `names`, and print it."""
     bound = ", ".join(names)
     return [f"{bound} = {run}", f"print({bound}, sep='\\n\\n')" if len(names) > 1 else f"print({bound})"]
-
-
-# The claims' checks (fenced blocks in their docstrings) are written for each claim's first case in
-# the default run, SimpleRNN. Run on another layer (SPEC_LAYERS), a check compares with that layer's
-# own reference; a check that builds Keras' SimpleRNN itself is shown only for SimpleRNN.
-CHECKS_WRITTEN_FOR = ("reference.simple_rnn", "keras.layers.SimpleRNN(")
-
-
-def check_for(check: str, layer: RecurrentLayer) -> str:
-    """A claim's check as it applies to `layer` ("" where it cannot: see CHECKS_WRITTEN_FOR)."""
-    from spec import reference
-    from spec.catalogue import KERAS_OWN_LAYERS
-
-    if KERAS_OWN_LAYERS or layer.reference is reference.simple_rnn or not any(name in check for name in CHECKS_WRITTEN_FOR):
-        return check
-    if CHECKS_WRITTEN_FOR[1] in check or layer.reference is None:
-        return ""
-    function = layer.reference
-    arguments = ""
-    if isinstance(function, functools.partial):  # a variant: GRU(reset_after=False)
-        arguments = "".join(f", {key}={value!r}" for key, value in function.keywords.items())
-        function = function.func
-    where = "reference" if function.__module__ == reference.__name__ else function.__module__
-    imports = "" if where == "reference" else f"import {where}\n"
-    called = f"{where}.{function.__qualname__}"
-    if arguments:
-        imports += "import functools\n"
-        called = f"functools.partial({called}{arguments})"
-    return imports + check.replace(CHECKS_WRITTEN_FOR[0], called)
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,9 @@ parameter set", with the case id NOTSET. Here it gets one case instead, skipped 
 says what is missing and which layers ran.
 """
 
-import os
-
 import pytest
 
-from spec.catalogue import LAYERS
+from spec.catalogue import LAYERS, SPEC_LAYERS
 
 
 def or_skipped(params: list, missing: str) -> list:
@@ -20,6 +18,6 @@ def or_skipped(params: list, missing: str) -> list:
     layers = "; ".join(
         f"{layer} has state{'s' * (len(layer.state_names) > 1)} {', '.join(layer.state_names)}" for layer in LAYERS
     )
-    chosen_by = f" (SPEC_LAYERS={os.environ['SPEC_LAYERS']})" if os.environ.get("SPEC_LAYERS") else ""
+    chosen_by = f" (SPEC_LAYERS={SPEC_LAYERS})" if SPEC_LAYERS else ""
     reason = f"no layer under test has {missing}: {layers}{chosen_by}"
     return [pytest.param(None, id=f"no layer with {missing}", marks=pytest.mark.skip(reason=reason))]

@@ -25,6 +25,8 @@ rootdir (reports/ is ignored by git):
       versions and devices, "layers" (those under test), "suite revision" (spec/revision.py: the
       commit, "-dirty" when a file of the suite differs from it, or "unknown"),
       and "environment" when SPEC_ENVIRONMENT names it);
+      the run's first test adds selection (spec/selection.py, in words), "whole suite" (a
+      boolean) and selected (how many tests), which the compatibility matrix's merge reads;
       the first test of a module adds chapter_intro; the first test of a claim adds
       claim_details, snippet and snippet_case.
   The verify helper's observations follow it as (what, observation) pairs. A test's outcome is
@@ -47,10 +49,10 @@ from pathlib import Path
 
 import pytest
 
-from spec import report_render, subject
+from spec import reference, report_render, selection, subject
+from spec.catalogue import DEFAULT, KERAS_OWN_LAYERS, Flags, RecurrentLayer, layers_under_test
+from spec.observe import Case, snippet_imports
 from spec.revision import suite_revision
-from spec.catalogue import Flags, RecurrentLayer, layers_under_test
-from spec.observe import Case, check_for
 
 DEFAULT_REPORT = "reports/spec.md"
 DEFAULT_RESULTS = "reports/results.jsonl"
@@ -95,9 +97,13 @@ def pytest_configure(config):
         return
     report = config.rootpath / config.option.spec_report
     if not config.option.collectonly:  # a bad path fails now, not after the whole run
-        given = {"--spec-report": config.option.spec_report, "--report-log": getattr(config.option, "report_log", None)}
-        for option, value in given.items():
-            problem = unwritable(config.rootpath / value, option, value) if value else ""
+        # --spec-report is relative to the rootdir; pytest-reportlog opens --report-log as given.
+        given = {
+            "--spec-report": (config.option.spec_report, config.rootpath),
+            "--report-log": (getattr(config.option, "report_log", None), config.invocation_params.dir),
+        }
+        for option, (value, base) in given.items():
+            problem = unwritable(base / value, option, value) if value else ""
             if problem:
                 raise pytest.UsageError(f"{option}={value}: {problem}")
     # The default results file goes with the default report only, so that the two files in
@@ -146,8 +152,10 @@ class SpecReport:
             if meta["module"] not in seen_modules:  # the chapter's text travels with its first test
                 seen_modules.add(meta["module"])
                 meta.update(chapter_text(item))
-            if order == 0:  # the run's selection, so a merge of results can tell a partial run
-                meta["selection"] = describe_selection(self.config)
+            if order == 0:  # the run's selection, so that a merge of results can refuse a partial run
+                meta["selection"] = selection.describe(self.config)
+                meta["whole suite"] = selection.is_whole_suite(self.config, session, self.deselected)
+                meta["selected"] = len(session.items)
             if (meta["module"], meta["test"]) not in seen_tests:  # the claim's, with the claim's first test
                 seen_tests.add((meta["module"], meta["test"]))
                 meta.update(claim_text(item))
@@ -179,7 +187,7 @@ class SpecReport:
         results = report_render.results_from_reports(self.reports)
         environment = results[0].meta["environment"] if results and "environment" in results[0].meta else None
         run = {
-            "selection": describe_selection(self.config),
+            "selection": selection.describe(self.config),
             "selected": self.selected,
             "deselected": self.deselected,
             "results_file": self._relative(getattr(self.config.option, "report_log", None)),
@@ -259,7 +267,7 @@ def record_metadata(item, order: int, environment: dict) -> dict:
         "chapter": number,
         "chapter_title": title or module,
         "test": test,
-        "claim": doc.splitlines()[0] if doc else test,
+        "claim": report_render.claim_sentence(doc, test),
         "case": item.callspec.id if hasattr(item, "callspec") else "",
         **case_axes(item),
         "order": order,
@@ -312,7 +320,7 @@ def claim_text(item) -> dict:
     case = next((value for value in params.values() if callable(getattr(value, "snippet", None))), None)
     whole = check.startswith("import ")  # a snippet of its own, not a continuation of the case's
     layer = getattr(case, "layer", None)
-    check = check_for(check, layer) if isinstance(layer, RecurrentLayer) else check
+    check = check_for(check, layer, whole=whole) if isinstance(layer, RecurrentLayer) else check
     if case is not None and not whole:
         snippet = "\n\n".join(part for part in (case.snippet(), check) if part)
         return {"claim_details": details, "snippet": snippet, "snippet_case": str(case)}
@@ -321,24 +329,42 @@ def claim_text(item) -> dict:
     return {"claim_details": details}
 
 
+# The claims' checks are written for each claim's first case in the default run, SimpleRNN. On
+# another layer under test (SPEC_LAYERS) a check compares with that layer's own reference, and a
+# whole snippet (a refusal's) builds that layer; a check that builds Keras' SimpleRNN beside the case
+# (to compare with it) is left out.
+SIMPLE_RNN_REFERENCE = "reference.simple_rnn"
+SIMPLE_RNN = "keras.layers.SimpleRNN(5)"
+
+
+def check_for(check: str, layer: RecurrentLayer, *, whole: bool) -> str:
+    """A claim's check as it applies to `layer`, or "" where it cannot."""
+    if KERAS_OWN_LAYERS or layer.reference is reference.simple_rnn:
+        return check
+    if SIMPLE_RNN in check:
+        if not whole:
+            return ""
+        imports = [line for line in snippet_imports(layer) if line not in check.splitlines()]
+        check = "\n".join([*imports, check.replace(SIMPLE_RNN, layer.constructor_code(5, DEFAULT))])
+    if SIMPLE_RNN_REFERENCE not in check:
+        return check
+    if layer.reference is None:
+        return ""
+    function, arguments = layer.reference, ""
+    if isinstance(function, functools.partial):  # a variant: GRU(reset_after=False)
+        arguments = "".join(f", {key}={value!r}" for key, value in function.keywords.items())
+        function = function.func
+    where = "reference" if function.__module__ == reference.__name__ else function.__module__
+    called = f"{where}.{function.__qualname__}"
+    imports = [] if where == "reference" else [f"import {where}"]
+    if arguments:
+        imports.append("import functools")
+        called = f"functools.partial({called}{arguments})"
+    return "\n".join([*imports, check.replace(SIMPLE_RNN_REFERENCE, called)])
+
+
 # ---------------------------------------------------------------------------------------------
 # Which part of the suite ran
-
-
-def describe_selection(config) -> str:
-    parts = []
-    if config.args_source == pytest.Config.ArgsSource.ARGS:
-        parts.append("paths " + ", ".join(f"`{arg}`" for arg in config.args))
-    if config.option.keyword:
-        parts.append(f"-k `{config.option.keyword}`")
-    if config.option.markexpr:
-        parts.append(f"-m `{config.option.markexpr}`")
-    if getattr(config.option, "lf", False):
-        parts.append("--lf (the tests that failed last time)")
-    if not parts:
-        testpaths = config.getini("testpaths")
-        return "the whole suite" + (f" ({', '.join(f'`{p}`' for p in testpaths)})" if testpaths else "")
-    return "; ".join(parts)
 
 
 def chapters_on_disk(config) -> list[tuple[int | None, str, str]]:

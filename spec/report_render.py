@@ -15,6 +15,11 @@ from dataclasses import dataclass, field
 
 META = "spec"  # the user property that carries a test's metadata
 
+
+def claim_sentence(docstring: str | None, test: str) -> str:
+    """A claim's sentence: its test's docstring's first line (the test's name where it has none)."""
+    return docstring.strip().splitlines()[0] if docstring and docstring.strip() else test
+
 # How each outcome reads, in the order the counts are listed.
 OUTCOMES = ("failed", "error", "xpassed", "xfailed", "skipped", "passed")
 BAD = ("failed", "error")

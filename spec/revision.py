@@ -11,7 +11,6 @@ Nothing here imports Keras, so the merge tool can use it without a subject insta
 """
 
 import subprocess
-from pathlib import Path
 
 # Relative to the repository root. A change anywhere else (results/, docs/, README.md, tests/,
 # benchmarks/, tools/) cannot change what a run of the spec observes.
@@ -54,7 +53,8 @@ def suite_changes(root, first: str, second: str) -> list[str] | None:
     return done.stdout.split()
 
 
-def repository_root(start: Path) -> Path:
-    """The root of the checkout holding `start` (for the tools run from anywhere inside it)."""
-    done = _git(start, "rev-parse", "--show-toplevel")
-    return Path(done.stdout.strip()) if done is not None and done.returncode == 0 else start
+def history_length(root, revision: str) -> int | None:
+    """How many commits lead to `revision` (of a line of commits, the newest has the most), or None
+    when this checkout does not have it."""
+    done = _git(root, "rev-list", "--count", revision)
+    return int(done.stdout) if done is not None and done.returncode == 0 else None

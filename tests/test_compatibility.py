@@ -34,7 +34,7 @@ def report_record(module, test, sentence, case, outcome, reason, environment, or
     return {**record, "outcome": outcome}
 
 
-def write_results(path, name, claims, *, revision=REVISION, selection=WHOLE_SUITE, exitstatus=0):
+def write_results(path, name, claims, *, revision=REVISION, selection=WHOLE_SUITE, whole=True, exitstatus=0, ran=None):
     """A results file of environment `name`: claims is [(module, test, sentence, [(case, outcome, reason)])]."""
     environment = {"python": "3.11.7", "keras": "3.15.1 (keras)", "backend": "tensorflow", "suite revision": revision}
     environment["environment"] = name
@@ -43,8 +43,10 @@ def write_results(path, name, claims, *, revision=REVISION, selection=WHOLE_SUIT
         for case, outcome, reason, *observations in cases:
             order = len(records) - 1
             records.append(report_record(module, test, sentence, case, outcome, reason, environment, order, *observations))
-    if selection is not None:
-        records[1]["user_properties"][0][1]["selection"] = selection
+    if selection is not None:  # what spec/report.py records on a run's first test
+        first = records[1]["user_properties"][0][1]
+        first.update({"selection": selection, "whole suite": whole, "selected": len(records) - 1})
+    del records[1 + (len(records) - 1 if ran is None else ran) :]  # the tests that did not run (-x)
     if exitstatus is not None:
         records.append({"exitstatus": exitstatus, "$report_type": "SessionFinish"})
     text = "".join(json.dumps(record) + "\n" for record in records)
@@ -222,8 +224,11 @@ BAD_INPUTS = {
     "not text": ("tf2.12.jsonl", lambda path: path.write_bytes(b"\xff\xfe\x00"), "neither gzip nor UTF-8"),
     "empty": ("tf2.12.jsonl", lambda path: path.write_text(""), "no test results"),
     "a pytest-benchmark JSON": ("run.json", benchmark_json, "a pytest-benchmark JSON"),
-    "a partial run": ("tf2.12.jsonl", lambda path: write_results(path, "x", ONE_CLAIM, selection="-k `masking`"), "a partial run (-k `masking`)"),
-    "no selection recorded": ("tf2.12.jsonl", lambda path: write_results(path, "x", ONE_CLAIM, selection=None), "does not record which tests"),
+    "a partial run": ("tf2.12.jsonl", lambda path: write_results(path, "x", ONE_CLAIM, selection="-k `masking`", whole=False), "a partial run (-k `masking`)"),
+    "a run on other layers": ("tf2.12.jsonl", lambda path: write_results(path, "x", ONE_CLAIM, selection="the whole suite (`spec`); SPEC_LAYERS=my:LAYERS", whole=False), "SPEC_LAYERS=my:LAYERS), not the whole suite on Keras' own layers"),
+    "a run stopped early": ("tf2.12.jsonl", lambda path: write_results(path, "x", TWO_CLAIMS, ran=1), "1 of its 2 selected tests ran"),
+    "no selection recorded": ("tf2.12.jsonl", lambda path: write_results(path, "x", ONE_CLAIM, selection=None), "does not record whether it ran the whole suite"),
+    "a directory": ("tf2.12.jsonl", lambda path: path.mkdir(), "cannot be read (Is a directory)"),
     "an unfinished run": ("tf2.12.jsonl", lambda path: write_results(path, "x", ONE_CLAIM, exitstatus=None), "did not finish"),
     "an interrupted run": ("tf2.12.jsonl", lambda path: write_results(path, "x", ONE_CLAIM, exitstatus=2), "exit status 2"),
     "a dirty revision": ("tf2.12.jsonl", lambda path: write_results(path, "x", ONE_CLAIM, revision="1234abc-dirty"), "(1234abc-dirty): not a run of a commit"),

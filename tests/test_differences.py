@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from spec import differences
+from spec import differences, selection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,10 +116,18 @@ def test_a_selection_counts_only_its_tests_and_calls_no_entry_stale(suite, selec
 
 
 def test_a_run_on_other_layers_calls_no_entry_stale(suite, monkeypatch):
-    monkeypatch.setattr(differences, "KERAS_OWN_LAYERS", False)  # what SPEC_LAYERS sets
+    monkeypatch.setattr(selection, "KERAS_OWN_LAYERS", False)  # what SPEC_LAYERS sets
     result = suite.runpytest_inprocess()
     result.assert_outcomes(passed=4)
     assert section(result) == [APPLIED_TO_BOTH]
+
+
+def test_a_table_entry_without_a_source_stops_the_run_before_it_starts(suite):
+    first_source = next(line for line in TABLE.splitlines() if line.startswith("source ="))
+    suite.makefile(".toml", table=TABLE.replace(first_source + "\n", "", 1))
+    result = suite.runpytest_inprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: known differences table *table.toml: entry 'gated-layers-differ' lacks ?'source'?, has unknown fields none"])
 
 
 def test_a_table_with_an_unknown_kind_stops_the_run_before_it_starts(suite):

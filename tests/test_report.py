@@ -252,6 +252,23 @@ def test_the_results_file_has_a_self_contained_record_per_test_phase(suite):
     assert again[again.index("## Chapter 1") :] == written[written.index("## Chapter 1") :]
 
 
+def first_test_record(pytester) -> dict:
+    first = next(r for r in read_results(pytester) if r["$report_type"] == "TestReport")
+    return dict(first["user_properties"])["spec"]
+
+
+def test_the_first_record_says_whether_the_run_was_the_whole_suite(suite):
+    """The merge into the matrix reads this: a whole run of the suite, and how many tests it selected."""
+    suite.runpytest_inprocess().assert_outcomes(**OUTCOMES)
+    first = first_test_record(suite)
+    assert (first["selection"], first["whole suite"], first["selected"]) == ("the whole suite (`chapters`)", True, 10)
+    suite.runpytest_inprocess("-k", "structure").assert_outcomes(passed=4, deselected=6)
+    first = first_test_record(suite)
+    assert (first["selection"], first["whole suite"], first["selected"]) == ("-k `structure`", False, 4)
+    suite.runpytest_inprocess("chapters/test_zeta.py").assert_outcomes(passed=5, failed=1)
+    assert first_test_record(suite)["whole suite"] is False
+
+
 def test_a_selection_says_which_part_ran(suite):
     suite.runpytest_inprocess("-k", "structure").assert_outcomes(passed=4, deselected=6)
     markdown = read_report(suite)

@@ -109,6 +109,7 @@ def test_a_user_layers_snippets_run_and_check_it(tmp_path):
     """Under SPEC_LAYERS each snippet whose first case passed runs and checks the user's layer: a check
     written for SimpleRNN compares with the user's reference, or is left out where it builds SimpleRNN."""
     report = report_of_a_run(tmp_path, SPEC_LAYERS="examples.coupled_lstm:LAYERS")
+    assert len(claim_snippets(report)) >= 63, "a claim lost its snippet under SPEC_LAYERS"
     snippets = [(claim, code) for claim, code, verdict in claim_snippets(report) if verdict == "passed"]
     assert len(snippets) >= 40, f"only {len(snippets)} claims with a passing first case have a snippet"
     assert all("SimpleRNN" not in code for _, code in snippets)

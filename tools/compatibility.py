@@ -23,7 +23,6 @@ import ast
 import gzip
 import json
 import re
-import subprocess
 import sys
 import zlib
 from collections import Counter
@@ -31,12 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from spec.report_render import cell, chapters_from_results, prose, results_from_reports, table
-from spec.revision import UNKNOWN, is_commit, repository_root, suite_changes
+from spec.report_render import cell, chapters_from_results, claim_sentence, prose, results_from_reports, table
+from spec.revision import UNKNOWN, history_length, is_commit, suite_changes
 
-ROOT = repository_root(Path(__file__).resolve().parent)  # the checkout whose git and spec/ are read
+ROOT = Path(__file__).resolve().parents[1]  # the checkout whose git and spec/ are read
 DOCUMENT = "docs/compatibility.md"
-WHOLE_SUITE = "the whole suite"  # how spec/report.py's describe_selection opens for a run without selection
 FINISHED = (0, 1)  # pytest's exit codes for a session that ran its selection to the end
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -65,16 +63,22 @@ def file_environment(path: Path) -> str:
 
 
 def rerun(path: Path) -> str:
-    return f"rerun its environment without pytest arguments (`nox -s {file_environment(path)}`)"
+    """How to make the file anew: its nox session, for a file of the matrix (results/NAME.jsonl.gz)."""
+    if path.parent.name == "results":
+        return f"rerun its environment without pytest arguments (`nox -s {file_environment(path)}`)"
+    return "rerun the whole spec with --report-log naming this file"
 
 
 def read_records(path: Path) -> list[dict]:
     """The JSON records of a results file, gzipped or not."""
     try:
         data = path.read_bytes()
-        text = (gzip.decompress(data) if data.startswith(GZIP_MAGIC) else data).decode("utf-8")
     except FileNotFoundError:
         refuse(path, "no such file", "give the results files of the matrix, results/ENVIRONMENT.jsonl.gz")
+    except OSError as error:  # a directory, no permission
+        refuse(path, f"cannot be read ({error.strerror})", "give the results files of the matrix, results/ENVIRONMENT.jsonl.gz")
+    try:
+        text = (gzip.decompress(data) if data.startswith(GZIP_MAGIC) else data).decode("utf-8")
     except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError; EOFError: truncated
         refuse(path, f"a corrupt or truncated gzip file ({error})", rerun(path))
     except UnicodeDecodeError:
@@ -118,28 +122,20 @@ def read_run(path: Path) -> Run:
         refuse(path, "the run did not finish (no SessionFinish record: killed, or the file is cut short)", rerun(path))
     if finish.get("exitstatus") not in FINISHED:
         refuse(path, f"the run stopped early (pytest exit status {finish.get('exitstatus')})", rerun(path))
-    selection = results[0].meta.get("selection")
-    if selection is None:
+    first = results[0].meta
+    if "whole suite" not in first:
         refuse(
             path,
-            "it does not record which tests were selected (written before the suite recorded it), "
+            "it does not record whether it ran the whole suite (written before the suite recorded it), "
             "so it may be a partial run",
             rerun(path),
         )
-    if not selection.startswith(WHOLE_SUITE):
-        refuse(path, f"a partial run ({selection}), not the whole suite", rerun(path))
+    if not first["whole suite"]:
+        refuse(path, f"a partial run ({first.get('selection', 'selection not recorded')}), not the whole suite on Keras' own layers", rerun(path))
+    if len(results) != first.get("selected"):
+        refuse(path, f"{len(results)} of its {first.get('selected')} selected tests ran (stopped by -x or --maxfail?)", rerun(path))
     environment = results[0].meta.get("environment", {})
     return Run(path, environment.get("environment") or file_environment(path), environment, results)
-
-
-def history_length(root: Path, revision: str) -> int | None:
-    """How many commits lead to `revision` (the newest of a line of commits has the most), or None
-    when this checkout does not have it."""
-    try:
-        done = subprocess.run(["git", "rev-list", "--count", revision], cwd=root, capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return int(done.stdout) if done.returncode == 0 else None
 
 
 def one_suite(runs: list[Run], root: Path) -> str:
@@ -288,8 +284,7 @@ def spec_claims(root: Path) -> set[tuple[str, str, str]]:
         module = path.relative_to(root).as_posix()
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
-                doc = ast.get_docstring(node)
-                found.add((module, node.name, doc.splitlines()[0] if doc else node.name))
+                found.add((module, node.name, claim_sentence(ast.get_docstring(node), node.name)))
     return found
 
 

@@ -30,9 +30,33 @@ ENVIRONMENTS = {
 }
 
 
+# Chapter 22's runtimes, as each subject can install them beside its own pins (pip check clean, the
+# subject's tensorflow, keras, numpy and protobuf unchanged). onnx is the newest each TensorFlow's
+# pins allow: typing-extensions<4.6 (2.12, 2.13), ml-dtypes<0.5 (2.14-2.17), protobuf<6 (2.18, 2.19).
+# scipy: Keras 3's OpenVINO export on TensorFlow and torch imports it. Not installed: tensorflow on
+# JAX (1.9 GB, for format="tf_saved_model" and "openvino" there) and litert-torch on torch (0.95 GB,
+# for format="litert"): those routes skip with the ImportError as their reason.
+RUNTIMES = ["onnxruntime==1.32.0", "tf2onnx==1.17.0", "openvino==2026.4.1", "ai-edge-litert==2.3.0"]
+EXPORT_PACKAGES = {
+    "tf2.12": [*RUNTIMES, "onnx==1.17.0"],
+    "tf2.13": [*RUNTIMES, "onnx==1.17.0"],
+    "tf2.14": [*RUNTIMES, "onnx==1.18.0"],
+    "tf2.15": [*RUNTIMES, "onnx==1.18.0"],
+    "tf2.16": [*RUNTIMES, "onnx==1.18.0", "scipy==1.17.1"],
+    "tf2.17": [*RUNTIMES, "onnx==1.18.0", "scipy==1.17.1"],
+    "tf2.18": [*RUNTIMES, "onnx==1.22.0", "scipy==1.17.1"],
+    "tf2.19": [*RUNTIMES, "onnx==1.22.0", "scipy==1.17.1"],
+    "tf2.20": [*RUNTIMES, "onnx==1.23.2", "scipy==1.17.1"],
+    "tf2.21": [*RUNTIMES, "onnx==1.23.2", "scipy==1.17.1"],
+    "tf2.21-tf-keras": [*RUNTIMES, "onnx==1.23.2"],
+    "keras3-jax": ["jax2onnx==0.17.1", "onnxruntime==1.32.0", "onnx==1.23.2", "openvino==2026.4.1", "ai-edge-litert==2.3.0"],
+    "keras3-torch": ["onnxscript==0.7.2", "onnxruntime==1.32.0", "onnx==1.23.2", "openvino==2026.4.1", "ai-edge-litert==2.3.0", "scipy==1.17.1"],
+}
+
+
 def _spec_session(name: str, packages: list[str], variables: dict[str, str]):
     def run_spec(session: nox.Session) -> None:
-        session.install("-r", "requirements-suite.txt", *packages)
+        session.install("-r", "requirements-suite.txt", *packages, *EXPORT_PACKAGES[name])
         # Named after the environment: docs/compatibility.md is merged from results/NAME.jsonl.gz.
         # A run given pytest arguments (`nox -s NAME -- -k masking`) is partial or unusual: it goes
         # to reports/matrix/ and never replaces the committed result of the whole suite. To replace

@@ -3,15 +3,17 @@
 The table is spec/known_differences.toml (the ini option `known_differences` names another, as the
 self-tests do). Each entry names the behaviour, the tests it concerns (fnmatch patterns on pytest
 node ids), the condition under which it holds (a PEP 440 range on the Keras version, the backend,
-the device), what is observed, and a source. Two kinds:
+the device; for the export chapter also a range on the TensorFlow version, whose converters it
+runs, and OpenVINO's default CPU inference precision on this machine), what is observed, and a
+source. Two kinds:
 
 - "xfail": the subject gets the claim wrong. The claim still runs, marked as a strict xfail whose
   reason is the entry, so the finding is reported on every run and an unexpected pass fails.
 - "expect": the behaviour legitimately depends on the subject (an error's type, say). The claim
   reads its expectation with the `known` fixture: `known.value(default)`.
 
-Entries are matched against the Keras version and backend, never the TensorFlow version alone.
-This module is a pytest plugin (listed in conftest.py): it applies the xfails at collection and
+Outside the export chapter, entries are matched against the Keras version and backend, never the
+TensorFlow version alone. This module is a pytest plugin (listed in conftest.py): it applies the xfails at collection and
 reports, at the end of the run, which entries applied to how many of the tests that ran and, after
 a collection of the whole suite on Keras' own layers, which entries match no test (stale): any
 narrower run leaves tests out, and an entry matching none of them says nothing about the entry.
@@ -26,12 +28,14 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from spec import selection, subject
+from importlib import metadata
+
+from spec import exporting, selection, subject
 
 TABLE = Path(__file__).with_name("known_differences.toml")
 TABLE_INI = "known_differences"
 TABLE_KEY = pytest.StashKey[list]()
-CONDITIONS = ("keras", "backend", "device")
+CONDITIONS = ("keras", "backend", "device", "tensorflow", "openvino_precision")
 REQUIRED = ("id", "behaviour", "tests", "when", "observed", "source")
 WORKER_OUTPUT_KEY = "known_differences_summary"
 
@@ -50,8 +54,8 @@ class Difference:
     def holds_for(self, current: dict) -> bool:
         """Whether the entry's condition is true of the current subject."""
         for key, wanted in self.when.items():
-            if key == "keras":
-                if Version(current["keras"]) not in SpecifierSet(wanted):
+            if key in ("keras", "tensorflow"):
+                if current[key] == "none" or Version(current[key]) not in SpecifierSet(wanted):
                     return False
             elif current[key] != wanted:
                 return False
@@ -80,10 +84,18 @@ def load(path: Path = TABLE) -> list[Difference]:
 
 def current_subject() -> dict:
     devices = subject.devices()
+    try:
+        tensorflow = metadata.version("tensorflow")
+    except metadata.PackageNotFoundError:
+        tensorflow = "none"
     return {
         "keras": subject.KERAS_VERSION,
         "backend": subject.backend_name(),
         "device": "GPU" if any(d.startswith("GPU") for d in devices) else "CPU",
+        # The export chapter's converters are TensorFlow's (TFLiteConverter, SavedModel, tf2onnx's graphs),
+        # whatever the Keras: there, and only there, an entry may name the TensorFlow version.
+        "tensorflow": tensorflow,
+        "openvino_precision": exporting.openvino_precision(),
     }
 
 

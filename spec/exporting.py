@@ -31,6 +31,7 @@ from spec.subject import KERAS_MAJOR, as_list, backend_name, keras
 DIMS = Dims(batch=2, timesteps=10, features=3, units=5)  # the notes' sizes
 STATE_SEED = 11  # the streaming model's given states: uniform in (-1, 1)
 OTHER_SIZES = ((4, 7), (1, 3))  # (batch, timesteps) other than the export's, for claim 5
+LAYER_NAME, MODEL_NAME = "rnn", "exported"  # fixed names: ModelCase.options says why
 
 # Which Keras output a runtime's output holds is decided by value. Distinct outputs of a case differ
 # by 0.1 or more (h against c, a sequence's steps); a runtime at bfloat16 (8 significand bits,
@@ -82,18 +83,23 @@ class ModelCase:
     def fixed_batch(self) -> bool:
         return self.kind in ("fixed batch", "stateful")
 
+    def options(self) -> dict:
+        """Constructor arguments beyond the flags: the kind's, and a fixed name. Converters name the
+        artifact's tensors after the layers, and a Keras name carries a counter of the layers made
+        before it in the process (lstm_7); LiteRT's details list outputs in an order that follows those
+        names, so without a fixed name a model's listing would depend on what ran before it."""
+        kind = {"unrolled": {"unroll": True}, "stateful": {"stateful": True}}.get(self.kind, {})
+        return kind if self.bidirectional else {**kind, "name": LAYER_NAME}
+
     def layer_code(self) -> str:
-        options = {"unroll": True} if self.kind == "unrolled" else {"stateful": True} if self.kind == "stateful" else {}
         built = self.layer.constructor_code(DIMS.units, self.flags)
-        if options:
-            extra = ", ".join(f"{k}={v!r}" for k, v in options.items())
-            built = f"{built[:-1]}, {extra})"
-        return f"keras.layers.Bidirectional({built})" if self.bidirectional else built
+        if self.options():
+            built = f"{built[:-1]}, {', '.join(f'{k}={v!r}' for k, v in self.options().items())})"
+        return f"keras.layers.Bidirectional({built}, name={LAYER_NAME!r})" if self.bidirectional else built
 
     def make_layer(self):
-        options = {"unroll": True} if self.kind == "unrolled" else {"stateful": True} if self.kind == "stateful" else {}
-        made = self.layer.layer_class(DIMS.units, **self.layer.options, **options, **self.flags.kwargs())
-        return keras.layers.Bidirectional(made) if self.bidirectional else made
+        made = self.layer.layer_class(DIMS.units, **self.layer.options, **self.options(), **self.flags.kwargs())
+        return keras.layers.Bidirectional(made, name=LAYER_NAME) if self.bidirectional else made
 
     def model_code(self) -> list[str]:
         """The lines that build this model with its seeded weights, bound to `model`, and its inputs, bound to `inputs`."""
@@ -103,14 +109,14 @@ class ModelCase:
             lines += [
                 f"frame = keras.Input(shape=(1, {d.features}), name='frame')",
                 f"states = [keras.Input(shape=({d.units},), name=f'state_{{n}}') for n in {list(self.layer.state_names)!r}]",
-                "model = keras.Model([frame, *states], layer(frame, initial_state=states))",
+                f"model = keras.Model([frame, *states], layer(frame, initial_state=states), name={MODEL_NAME!r})",
                 f"rng = np.random.default_rng({STATE_SEED})",
                 f"inputs = [x[:, :1], *(rng.uniform(-1, 1, ({d.batch}, {d.units})).astype('float32') for _ in states)]",
             ]
         else:
             shape = f"(None, {d.features})" if self.kind == "dynamic" else f"({d.timesteps}, {d.features})"
             batch = f", batch_size={d.batch}" if self.fixed_batch else ""
-            lines += [f"x_in = keras.Input(shape={shape}{batch}, name='x')", "model = keras.Model(x_in, layer(x_in))", "inputs = [x]"]
+            lines += [f"x_in = keras.Input(shape={shape}{batch}, name='x')", f"model = keras.Model(x_in, layer(x_in), name={MODEL_NAME!r})", "inputs = [x]"]
         return [*lines, seeding_code("model")]
 
     def inputs(self) -> list[np.ndarray]:
@@ -161,11 +167,11 @@ def build(case: ModelCase) -> Built:
     if case.kind == "streaming":
         frame = keras.Input(shape=(1, d.features), name="frame")
         states = [keras.Input(shape=(d.units,), name=f"state_{name}") for name in case.layer.state_names]
-        model = keras.Model([frame, *states], layer(frame, initial_state=states))
+        model = keras.Model([frame, *states], layer(frame, initial_state=states), name=MODEL_NAME)
     else:
         shape = (None, d.features) if case.kind == "dynamic" else (d.timesteps, d.features)
         x = keras.Input(shape=shape, batch_size=d.batch if case.fixed_batch else None, name="x")
-        model = keras.Model(x, layer(x))
+        model = keras.Model(x, layer(x), name=MODEL_NAME)
     rng = np.random.default_rng(WEIGHT_SEED)
     model.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in model.get_weights()])
     inputs = case.inputs()
@@ -229,7 +235,10 @@ class Route:
     export: str  # the key of EXPORTS that writes its artifact (two views of one file share it)
     load: Callable[[Path], Loaded]
     summary: str  # for the report: how the artifact is made and read
-    run_code: str  # the snippet lines that load PATH and run `inputs`, binding `outputs`
+    run_code: str  # the snippet lines after the model: the export, `run(inputs)` and `names`
+    # False: the runtime takes and returns dicts whose order is undefined (a SavedModel signature's,
+    # from protobuf maps): positions mean nothing there, and the claims about them skip.
+    ordered: bool = True
 
 
 def _quietly(function, *args, **kwargs):
@@ -259,13 +268,16 @@ TELLING = re.compile(r"error: (?!.*error: )(.*)|-- (No conversion rule found .*)
 
 def summary(error: Exception) -> str:
     """An exception in one line: its type and the line of its message that says what went wrong."""
-    text = str(error).strip()
-    for line in text.splitlines():
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()  # Keras colours the heart of its messages
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and lines[0].startswith("Exception encountered when calling") and len(lines) > 1:
+        return f"{type(error).__name__}: {lines[1].strip()}"  # Keras' wrapper: what the call raised follows
+    for line in lines:
         found = TELLING.search(line)
         if found:
             said = re.sub(r"^loc\(.*\)\s*:\s*", "", next(filter(None, found.groups())))  # the graph location, greedy
             return f"{type(error).__name__}: {said}"
-    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
 def _needs(module: str, why: str):
@@ -328,7 +340,8 @@ EXPORTS: dict[str, Callable] = {
 def _load_serve(path: Path) -> Loaded:
     tf = _needs("tensorflow", "tf.saved_model.load")
     artifact = tf.saved_model.load(str(path))  # kept by the closure: its functions need its variables
-    names = [spec.name for spec in tf.nest.flatten(artifact.serve.input_signature)]
+    # serve takes Keras' inputs by position; Keras 3 names them after the Inputs, Keras 2 leaves them unnamed
+    names = [spec.name or f"#{k}" for k, spec in enumerate(tf.nest.flatten(artifact.serve.input_signature))]
     return Loaded(names, lambda arrays: [((), np.asarray(o)) for o in as_list(artifact.serve(arrays if len(arrays) > 1 else arrays[0]))])
 
 
@@ -383,9 +396,9 @@ def _interpreter(path: Path):
 def _load_litert_details(path: Path) -> Loaded:
     interpreter = _interpreter(path)
     interpreter.allocate_tensors()
-    inputs = interpreter.get_input_details()
 
     def run(arrays):
+        inputs = interpreter.get_input_details()  # their shapes now: an earlier call may have resized them
         if any(tuple(i["shape"]) != a.shape for i, a in zip(inputs, arrays)):
             for detail, array in zip(inputs, arrays):
                 interpreter.resize_tensor_input(detail["index"], array.shape)
@@ -395,7 +408,7 @@ def _load_litert_details(path: Path) -> Loaded:
         interpreter.invoke()
         return [((d["name"],), interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()]
 
-    return Loaded([i["name"] for i in inputs], run)
+    return Loaded([i["name"] for i in interpreter.get_input_details()], run)
 
 
 def _load_litert_signature(path: Path) -> Loaded:
@@ -409,86 +422,112 @@ def _load_litert_signature(path: Path) -> Loaded:
 
 
 SAVED_MODEL = "model.export('artifact', format='tf_saved_model')" if KERAS_MAJOR >= 3 else "model.export('artifact')"
+# What each route's snippet adds after the model: the export, then `run(inputs)`, which returns the
+# runtime's outputs as a list in its own listing order, and `names`, the names it lists them under.
+LITERT_DETAILS_RUN = """from ai_edge_litert.interpreter import Interpreter
+interpreter = Interpreter(model_path='model.tflite')
+def run(inputs):
+    for detail, array in zip(interpreter.get_input_details(), inputs):
+        interpreter.resize_tensor_input(detail['index'], array.shape)
+    interpreter.allocate_tensors()
+    for detail, array in zip(interpreter.get_input_details(), inputs):
+        interpreter.set_tensor(detail['index'], array)
+    interpreter.invoke()
+    return [interpreter.get_tensor(d['index']) for d in interpreter.get_output_details()]
+names = [d['name'] for d in interpreter.get_output_details()]"""
+LITERT_SIGNATURE_RUN = """from ai_edge_litert.interpreter import Interpreter
+runner = Interpreter(model_path='model.tflite').get_signature_runner()
+def run(inputs):
+    returned = runner(**dict(zip(runner.get_input_details(), inputs)))
+    return list(returned.values())
+names = list(runner.get_output_details())"""
+ONNX_RUN = """import onnxruntime
+session = onnxruntime.InferenceSession('model.onnx')
+def run(inputs):
+    return session.run(None, {i.name: a for i, a in zip(session.get_inputs(), inputs)})
+names = [o.name for o in session.get_outputs()]"""
+TFLITE_CONVERT = "import tensorflow as tf\nopen('model.tflite', 'wb').write(tf.lite.TFLiteConverter.from_keras_model(model).convert())"
 ROUTES = [
     Route(
         "saved_model-serve",
         "tf_saved_model",
         _load_serve,
         f"`{SAVED_MODEL}`, then `tf.saved_model.load(...).serve(x)`: a tuple",
-        f"{SAVED_MODEL}\nimport tensorflow as tf\noutputs = tf.saved_model.load('artifact').serve(inputs if len(inputs) > 1 else inputs[0])",
+        f"""{SAVED_MODEL}
+import tensorflow as tf
+artifact = tf.saved_model.load('artifact')
+def run(inputs):
+    return [o.numpy() for o in tf.nest.flatten(artifact.serve(inputs if len(inputs) > 1 else inputs[0]))]
+names = None  # a tuple""",
     ),
     Route(
         "saved_model-serving_default",
         "tf_saved_model",
         _load_serving_default,
         f"`{SAVED_MODEL}`, then its `serving_default` signature: a dict",
-        f"{SAVED_MODEL}\nimport tensorflow as tf\nsignature = tf.saved_model.load('artifact').signatures['serving_default']\n"
-        "names = list(signature.structured_input_signature[1])\noutputs = signature(**dict(zip(names, map(tf.constant, inputs))))",
+        f"""{SAVED_MODEL}
+import tensorflow as tf
+artifact = tf.saved_model.load('artifact')
+signature = artifact.signatures['serving_default']
+def run(inputs):
+    returned = signature(**dict(zip(signature.structured_input_signature[1], map(tf.constant, inputs))))
+    return [value.numpy() for value in returned.values()]
+names = list(signature(**dict(zip(signature.structured_input_signature[1], map(tf.constant, inputs)))))""",
+        ordered=False,
     ),
     Route(
         "onnx",
         "onnx",
         _load_onnx,
         "`model.export('model.onnx', format='onnx')`, then `onnxruntime.InferenceSession(...).run`",
-        "model.export('model.onnx', format='onnx')\nimport onnxruntime\nsession = onnxruntime.InferenceSession('model.onnx')\n"
-        "outputs = session.run(None, {i.name: a for i, a in zip(session.get_inputs(), inputs)})",
+        f"model.export('model.onnx', format='onnx')\n{ONNX_RUN}",
     ),
     Route(
         "openvino",
         "openvino",
         _load_openvino,
         "`model.export('model.xml', format='openvino')`, then `openvino.Core().compile_model(..., 'CPU')` with its default configuration",
-        "model.export('model.xml', format='openvino')\nimport openvino\ncompiled = openvino.Core().compile_model('model.xml', 'CPU')\n"
-        "outputs = compiled(inputs).to_tuple()",
+        """model.export('model.xml', format='openvino')
+import openvino
+compiled = openvino.Core().compile_model('model.xml', 'CPU')
+def run(inputs):
+    return list(compiled(inputs).to_tuple())
+names = [sorted(port.get_names()) for port in compiled.outputs]""",
     ),
     Route(
         "litert-details",
         "litert",
         _load_litert_details,
         "`model.export('model.tflite', format='litert')`, then the ai-edge-litert `Interpreter`'s `get_output_details()` order",
-        "model.export('model.tflite', format='litert')\nfrom ai_edge_litert.interpreter import Interpreter\n"
-        "interpreter = Interpreter(model_path='model.tflite'); interpreter.allocate_tensors()\n"
-        "for detail, array in zip(interpreter.get_input_details(), inputs): interpreter.set_tensor(detail['index'], array)\n"
-        "interpreter.invoke()\noutputs = [interpreter.get_tensor(d['index']) for d in interpreter.get_output_details()]",
+        f"model.export('model.tflite', format='litert')\n{LITERT_DETAILS_RUN}",
     ),
     Route(
         "litert-signature",
         "litert",
         _load_litert_signature,
         "`model.export('model.tflite', format='litert')`, then the ai-edge-litert signature runner: a dict",
-        "model.export('model.tflite', format='litert')\nfrom ai_edge_litert.interpreter import Interpreter\n"
-        "runner = Interpreter(model_path='model.tflite').get_signature_runner()\n"
-        "outputs = runner(**dict(zip(runner.get_input_details(), inputs)))",
+        f"model.export('model.tflite', format='litert')\n{LITERT_SIGNATURE_RUN}",
     ),
     Route(
         "tflite_converter-details",
         "tflite_converter",
         _load_litert_details,
         "`tf.lite.TFLiteConverter.from_keras_model(model).convert()`, then the `Interpreter`'s `get_output_details()` order",
-        "import tensorflow as tf\nopen('model.tflite', 'wb').write(tf.lite.TFLiteConverter.from_keras_model(model).convert())\n"
-        "from ai_edge_litert.interpreter import Interpreter\n"
-        "interpreter = Interpreter(model_path='model.tflite'); interpreter.allocate_tensors()\n"
-        "for detail, array in zip(interpreter.get_input_details(), inputs): interpreter.set_tensor(detail['index'], array)\n"
-        "interpreter.invoke()\noutputs = [interpreter.get_tensor(d['index']) for d in interpreter.get_output_details()]",
+        f"{TFLITE_CONVERT}\n{LITERT_DETAILS_RUN}",
     ),
     Route(
         "tflite_converter-signature",
         "tflite_converter",
         _load_litert_signature,
         "`tf.lite.TFLiteConverter.from_keras_model(model).convert()`, then the signature runner: a dict",
-        "import tensorflow as tf\nopen('model.tflite', 'wb').write(tf.lite.TFLiteConverter.from_keras_model(model).convert())\n"
-        "from ai_edge_litert.interpreter import Interpreter\n"
-        "runner = Interpreter(model_path='model.tflite').get_signature_runner()\n"
-        "outputs = runner(**dict(zip(runner.get_input_details(), inputs)))",
+        f"{TFLITE_CONVERT}\n{LITERT_SIGNATURE_RUN}",
     ),
     Route(
         "tf2onnx",
         "tf2onnx",
         _load_onnx,
         "`tf2onnx.convert.from_keras(model, output_path='model.onnx')`, then `onnxruntime.InferenceSession(...).run`",
-        "import tf2onnx\ntf2onnx.convert.from_keras(model, output_path='model.onnx')\nimport onnxruntime\n"
-        "session = onnxruntime.InferenceSession('model.onnx')\n"
-        "outputs = session.run(None, {i.name: a for i, a in zip(session.get_inputs(), inputs)})",
+        f"import tf2onnx\ntf2onnx.convert.from_keras(model, output_path='model.onnx')\n{ONNX_RUN}",
     ),
 ]
 
@@ -515,11 +554,18 @@ class ExportCase:
             *snippet_imports(self.model.layer),
             f"x = np.random.default_rng({DATA_SEED}).normal(size={DIMS.input_shape}).astype('float32')",
             *self.model.model_code(),
-            "model(inputs if len(inputs) > 1 else inputs[0])  # exporting to ONNX needs a model that has run",
+            f"to_numpy = {'keras.ops.convert_to_numpy' if KERAS_MAJOR >= 3 else 'np.asarray'}",
+            "returned = model(inputs if len(inputs) > 1 else inputs[0])  # exporting to ONNX needs a model that has run",
+            "keras_outputs = [to_numpy(o) for o in (returned if isinstance(returned, (list, tuple)) else [returned])]",
         ]
         if self.model.kind == "stateful":
             lines.append("layer.reset_states()  # the artifact starts from zeros, as a new model does")
-        return "\n".join([*lines, *self.route.run_code.splitlines(), "print(outputs)"])
+        return "\n".join([*lines, *self.route.run_code.splitlines(), "outputs = run(inputs)", "print(names, [o.shape for o in outputs])"])
+
+    @property
+    def layer(self) -> RecurrentLayer:
+        """The layer under test (the report adapts a claim's check to it under SPEC_LAYERS)."""
+        return self.model.layer
 
 
 def export_cases(routes=None, kinds=None) -> list[ExportCase]:
@@ -548,6 +594,7 @@ class Exports:
     built: dict = field(default_factory=dict)
     artifacts: dict = field(default_factory=dict)
     loaded: dict = field(default_factory=dict)
+    first_runs: dict = field(default_factory=dict)  # what each case's first run returned, or raised
 
     def model(self, case: ModelCase) -> Built:
         if case not in self.built:
@@ -588,12 +635,24 @@ def fed_by_name(loaded: Loaded, case: ModelCase, arrays: list[np.ndarray]) -> li
     A runtime may decorate a name (LiteRT's details: serving_default_frame:0); the input whose name
     contains the Keras name and no longer Keras name is taken. KeyError names what is missing."""
     placed = []
-    for listed in loaded.inputs:
+    for position, listed in enumerate(loaded.inputs):
+        if listed == f"#{position}":  # an unnamed input: Keras' input in its place
+            placed.append(arrays[position])
+            continue
         matches = [k for k, name in enumerate(case.input_names) if name in listed]
         if not matches:
             raise KeyError(f"the artifact's input {listed!r} names none of Keras' inputs {case.input_names}")
         placed.append(arrays[max(matches, key=lambda k: len(case.input_names[k]))])
     return placed
+
+
+def fed(loaded: Loaded, case: ModelCase, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Keras' inputs placed by name (`fed_by_name`), or by position where the artifact lost the names
+    (OpenVINO's IR of a torch model calls them input, input_1, ...): what a deployer would do."""
+    try:
+        return fed_by_name(loaded, case, arrays)
+    except KeyError:
+        return list(arrays)
 
 
 def holds(array: np.ndarray, candidates: list[np.ndarray]) -> list[int]:

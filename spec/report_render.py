@@ -41,6 +41,7 @@ ENVIRONMENT_LABELS = {
 MAX_OBSERVATIONS_IN_A_CELL = 4
 MAX_MESSAGE = 200  # characters of an exception's message in a table cell (the results file keeps 400)
 NOTEBOOK_EXAMPLE = "notebook example"  # the observation spec/test_notebook.py records for the opening
+EXPORT_LISTING = "what the runtime lists"  # chapter 22's record of one route's inputs and outputs, for its tables
 
 
 @dataclass
@@ -204,6 +205,8 @@ def describe_observation(what: str, value) -> str:
         return f"{what}: {value}"
     if what == NOTEBOOK_EXAMPLE:
         return f"{what}: shown at the top of this report"
+    if what == EXPORT_LISTING:
+        return f"inputs {', '.join(value['inputs'])}; outputs {', '.join(value['outputs'])}"
     if "error" in value:  # spec.refusals.record_raised
         if value["error"] is None:
             return f"{what}: nothing (every step returned)"
@@ -369,6 +372,7 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
     lines += _notebook_example(results)
     lines += _contents(chapters, chapters_on_disk, {nodeid for nodeid, _ in collection_errors})
     lines += _structures([result for chapter in chapters for result in chapter.results])
+    lines += _export_listings([result for chapter in chapters for result in chapter.results])
     lines += _failures(chapters, collection_errors)
     for chapter in chapters:
         lines += _chapter(chapter)
@@ -429,6 +433,37 @@ def _structures(results) -> list[str]:
     ]
     rows = [[cell(layer)] + [cell(row.get(c, "")) for c in configurations] for layer, row in structures.items()]
     return lines + table(["layer", *(cell(c) for c in configurations)], rows)
+
+
+def _export_listings(results) -> list[str]:
+    """Chapter 22's tables: for the model with the most outputs, and for the streaming model, what each
+    route lists (names, and which Keras output each holds), beside Keras' order."""
+    listings = [value for result in results for what, value in result.observations if what == EXPORT_LISTING]
+    if not listings:
+        return []
+    lines = [
+        "## After export: what each route lists",
+        "",
+        "Chapter 22's models as each runtime lists their inputs and outputs, in the runtime's own order, each "
+        "output with the Keras output it holds (by value). Routes that refused the model are not in the tables: "
+        "the chapter says which step refused.",
+        "",
+    ]
+    def widest(values) -> str | None:
+        # the most outputs; among those, a sequence first (the first such model in the chapter's order)
+        return max(values, key=lambda value: (len(value["keras"]), value["keras"][0] == "sequence"))["model"] if values else None
+
+    one_layer = widest([v for v in listings if not v["model"].startswith("Bidirectional")])
+    wrapped = widest([v for v in listings if v["model"].startswith("Bidirectional")])
+    streaming = next((v["model"] for v in listings if v["model"].endswith("-streaming")), None)
+    for model, shown in ((one_layer, "outputs"), (wrapped, "outputs"), (streaming, "inputs")):
+        rows = [value for value in listings if value["model"] == model]
+        if not rows:
+            continue
+        keras = rows[0]["keras" if shown == "outputs" else "keras_inputs"]
+        lines += [f"{code(model)}, its {shown} in Keras' order: {', '.join(keras)}.", ""]
+        lines += table(["route", f"{shown}, as the runtime lists them"], [[code(v["route"]), cell(", ".join(v[shown]))] for v in rows])
+    return lines
 
 
 def _failures(chapters, collection_errors) -> list[str]:

@@ -445,6 +445,45 @@ CONVLSTM_FAILS = claims(
     "test_convlstm.py::test_h_is_bounded_by_tanh_of_c",
 )
 
+# The routes tests/broken_routes.py adds to chapter 22, by the claims each fails. A route that cannot
+# load fails the first claim; the others skip, naming that failure. Permuted outputs
+# fail the claim about positions, and both streaming claims, whose states are read by position from
+# a tuple (LSTM's; a GRU streaming step returns output and h, equal, so reversing them changes
+# nothing). A state kept between calls leaves every first call exact (names, positions, numbers) and
+# fails every claim that calls the artifact again: other sizes, a second call, the stateful
+# artifact's second call, the streaming steps, and the call fed by position. Numbers 1e-3 off fail
+# the reference (the float32 tolerance is 4.3e-5) and the streaming run, compared at that tolerance,
+# and nothing that decides identity by value (within 0.02). Keys that name the next output fail
+# the claim about names, and the streaming run, which reads its states by name: LSTM's come back as
+# [c, sequence] for [h, c] (GRU's output and h are equal, so it is not caught there).
+EXPORT = "test_export.py::test_"
+ROUTE_FAULTS = {
+    "serve_permuted": claims(
+        EXPORT + "the_kth_listed_output_is_the_kth_keras_output",
+        EXPORT + "the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence",
+        EXPORT + "the_one_step_artifact_fed_by_position_computes_the_same_step",
+    ),
+    "serve_with_memory": claims(
+        EXPORT + "other_batch_sizes_and_lengths_are_computed_or_refused",
+        EXPORT + "a_second_call_returns_the_same_outputs",
+        EXPORT + "a_stateful_artifact_carries_its_states_as_keras_does",
+        EXPORT + "the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence",
+        EXPORT + "the_one_step_artifact_fed_by_position_computes_the_same_step",
+    ),
+    "serve_refusing": claims(EXPORT + "the_model_exports_loads_and_runs"),
+    "serve_rounded": claims(
+        EXPORT + "every_output_matches_the_reference_at_default_settings",
+        EXPORT + "the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence",
+    ),
+    "signature_renamed": claims(
+        EXPORT + "each_keras_output_is_found_by_its_name",
+        EXPORT + "the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence",
+    ),
+}
+# Why chapter 22 may skip a claim along these routes: a tuple has no names, a dict no order, and a
+# route that failed a step skips the claims after it.
+ROUTE_SKIPS = ("returns a tuple: its outputs have no names", "protobuf map", "step raised RuntimeError: planted")
+
 FAILED = ("failed", "error", "xpassed")
 RUNS: dict = {}  # each run of the spec, made once by the first test that needs it
 
@@ -455,7 +494,7 @@ def copy_suite(pytester) -> None:
         shutil.copy(ROOT / name, pytester.path)
     for folder in ("spec", "examples"):
         shutil.copytree(ROOT / folder, pytester.path / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("broken_layers.py", "broken_convlstm.py", "no_shrinking.py"):
+    for name in ("broken_layers.py", "broken_convlstm.py", "broken_routes.py", "no_shrinking.py"):
         shutil.copy(HERE / name, pytester.path)
 
 
@@ -489,8 +528,13 @@ def run_spec(pytester, monkeypatch, key: str, spec_layers: str | None, *args: st
 @pytest.fixture
 def broken_run(pytester, monkeypatch) -> list:
     """The whole spec on every broken layer, in two xdist workers, each chapter in one worker and in
-    file order, as a run without xdist has it (chapter 13 reuses one model per layer across claims)."""
-    return run_spec(pytester, monkeypatch, "broken", "broken_layers:UNDER_TEST", "-n", "2", "--dist", "loadfile")
+    file order, as a run without xdist has it (chapter 13 reuses one model per layer across claims).
+
+    Chapter 22 is left out: it would export every broken layer along every route (about 10 models per
+    layer, a few seconds each); its faults are planted in the routes, in a run of its own below."""
+    return run_spec(
+        pytester, monkeypatch, "broken", "broken_layers:UNDER_TEST", "-n", "2", "--dist", "loadfile", "--ignore=spec/test_export.py"
+    )
 
 
 def case_id(result) -> str:
@@ -578,6 +622,7 @@ def test_every_chapter_is_needed_by_a_fault():
     chapters = {path.name for path in (ROOT / "spec").glob("test_*.py")}
     named = {test.split("::")[0] for fault in FAULTS.values() for test in fault.fails}
     named |= {test.split("::")[0] for test in CONVLSTM_FAILS}
+    named |= {test.split("::")[0] for fails in ROUTE_FAULTS.values() for test in fails}
     assert chapters - named == set()
 
 
@@ -594,6 +639,19 @@ def test_a_convlstm_fault_fails_the_convlstm_claims(pytester, monkeypatch, recor
     record_catch(record_property, CONVLSTM_FAULT, "ConvLSTM (Keras' own class)", broken)
     assert check_outcomes(broken, CONVLSTM_FAILS) == []
     assert [r.nodeid for r in results if r not in broken and r.outcome != "passed"] == []
+
+
+@pytest.mark.parametrize("route", ROUTE_FAULTS)
+def test_a_broken_route_fails_exactly_the_export_claims_it_breaks(route, pytester, monkeypatch, record_property):
+    """Chapter 22 along the two routes tests/broken_routes.py plants: each fails exactly its claims, on
+    Keras' own layers, in a run of that chapter alone (the other routes deselected)."""
+    results = run_spec(pytester, monkeypatch, "routes", None, "-p", "broken_routes", "spec/test_export.py", "-k", " or ".join(ROUTE_FAULTS))
+    ran = [r for r in results if case_id(r).startswith(f"{route}-")]
+    assert ran, f"no test ran along {route}"
+    record_catch(record_property, route, "routes out of Keras (chapter 22)", ran)
+    skips = [r for r in ran if r.outcome == "skipped" and any(reason in r.detail for reason in ROUTE_SKIPS)]
+    problems = check_outcomes([r for r in ran if r not in skips], ROUTE_FAULTS[route])
+    assert not problems, f"{route}:\n" + "\n".join(problems)
 
 
 def test_the_readme_example_passes_the_spec(pytester, monkeypatch):

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -63,9 +64,17 @@ def fenced_under_headings(report: str) -> list[tuple[str, str, str]]:
 
 
 def run_snippets(snippets: list[str]) -> list[dict]:
-    finished = subprocess.run(
-        [sys.executable, "-c", RUNNER], input=json.dumps(snippets), cwd=ROOT, capture_output=True, text=True
-    )
+    """Each snippet's result, run in a temporary directory (chapter 22's snippets write the artifacts
+    they export there) with the repository importable (`from spec import reference`, a user's layer)."""
+    with tempfile.TemporaryDirectory() as directory:
+        finished = subprocess.run(
+            [sys.executable, "-c", RUNNER],
+            input=json.dumps(snippets),
+            cwd=directory,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+        )
     assert finished.returncode == 0, finished.stderr[-3000:]
     return [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
 

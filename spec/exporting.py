@@ -15,8 +15,11 @@ import contextlib
 import importlib
 import io
 import logging
+import multiprocessing
 import re
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -268,16 +271,17 @@ TELLING = re.compile(r"error: (?!.*error: )(.*)|-- (No conversion rule found .*)
 
 def summary(error: Exception) -> str:
     """An exception in one line: its type and the line of its message that says what went wrong."""
+    kind = getattr(error, "kind", type(error).__name__)  # Raised: the type it had in the export process
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()  # Keras colours the heart of its messages
     lines = [line for line in text.splitlines() if line.strip()]
     if lines and lines[0].startswith("Exception encountered when calling") and len(lines) > 1:
-        return f"{type(error).__name__}: {lines[1].strip()}"  # Keras' wrapper: what the call raised follows
+        return f"{kind}: {lines[1].strip()}"  # Keras' wrapper: what the call raised follows
     for line in lines:
         found = TELLING.search(line)
         if found:
             said = re.sub(r"^loc\(.*\)\s*:\s*", "", next(filter(None, found.groups())))  # the graph location, greedy
-            return f"{type(error).__name__}: {said}"
-    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+            return f"{kind}: {said}"
+    return f"{kind}: {lines[0] if lines else ''}"
 
 
 def _needs(module: str, why: str):
@@ -586,6 +590,34 @@ class Step:
     unavailable: str = ""  # the route cannot be taken here: why
 
 
+# The exports whose converter is TensorFlow Lite's run in a separate process. Its native code can
+# abort the process (TensorFlow 2.16 with Keras 3: 'LLVM ERROR: Failed to infer result type(s)', then
+# 'Fatal Python error: Aborted'), which would end the pytest session, and after a ConverterError it
+# has left the interpreter in a state where pytest's next ast.parse, formatting that test's report,
+# raised SystemError 'AST constructor recursion depth mismatch' and ended the session (TensorFlow 2.13
+# and 2.14, once each in four runs). In a process of their own, an abort is an outcome like any other.
+ISOLATED_EXPORTS = ("litert", "tflite_converter")
+
+
+class Raised(Exception):
+    """What the export process raised, by type name and message (an exception need not pickle)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def export_here(case: ModelCase, export: str, target: Path) -> tuple[str, str, str]:
+    """In the export process: build the case's model (the same seeded weights) and export it.
+    ("written", path, ""), ("unavailable", why, "") or ("raised", type name, message)."""
+    step = attempt(lambda: EXPORTS[export](build(case).model, target))
+    if step.unavailable:
+        return "unavailable", step.unavailable, ""
+    if step.error is not None:
+        return "raised", type(step.error).__name__, str(step.error)
+    return "written", str(step.value), ""
+
+
 @dataclass
 class Exports:
     """The artifacts of a run, each written once per (model case, export) under `directory`."""
@@ -595,6 +627,7 @@ class Exports:
     artifacts: dict = field(default_factory=dict)
     loaded: dict = field(default_factory=dict)
     first_runs: dict = field(default_factory=dict)  # what each case's first run returned, or raised
+    worker: ProcessPoolExecutor | None = None  # the process of ISOLATED_EXPORTS, started when first needed
 
     def model(self, case: ModelCase) -> Built:
         if case not in self.built:
@@ -606,8 +639,29 @@ class Exports:
         if key not in self.artifacts:
             target = self.directory / f"{case.model}-{case.route.export}".replace("(", "_").replace(")", "_")
             target.mkdir(parents=True, exist_ok=True)
-            self.artifacts[key] = attempt(lambda: EXPORTS[case.route.export](self.model(case.model).model, target))
+            if case.route.export in ISOLATED_EXPORTS:
+                self.artifacts[key] = self.isolated(case.model, case.route.export, target)
+            else:
+                self.artifacts[key] = attempt(lambda: EXPORTS[case.route.export](self.model(case.model).model, target))
         return self.artifacts[key]
+
+    def isolated(self, case: ModelCase, export: str, target: Path) -> Step:
+        """The export, run in the worker process; a worker that dies is an outcome, and the next export gets a new one."""
+        if self.worker is None:
+            self.worker = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            outcome, first, second = self.worker.submit(export_here, case, export, target).result()
+        except BrokenProcessPool:
+            self.close()
+            return Step(error=Raised("BrokenProcessPool", "the export process died without an exception (a native abort)"))
+        if outcome == "unavailable":
+            return Step(unavailable=first)
+        return Step(error=Raised(first, second)) if outcome == "raised" else Step(Path(first))
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.shutdown(cancel_futures=True)
+            self.worker = None
 
     def runtime(self, case: ExportCase) -> tuple[str, Step]:
         """("export" | "load", the step that failed) or ("", the loaded artifact)."""

@@ -60,17 +60,11 @@ stateless = pytest.mark.parametrize("case", [c for c in ALL if c.model.kind != "
 
 
 @pytest.fixture(scope="session")
-def exports(tmp_path_factory) -> Exports:
+def exports(tmp_path_factory):
     """The run's artifacts, each exported once, under pytest's temporary directory."""
-    return Exports(tmp_path_factory.mktemp("exports"))
-
-
-def not_run_here(known, case, *, first_claim: bool = False) -> None:
-    """Where the known differences say a route aborts the process (a converter's native crash takes
-    pytest with it), its first claim is an expected failure without running, and the others skip."""
-    aborts = known.value(None)
-    if aborts:
-        (pytest.xfail if first_claim else pytest.skip)(f"{case.route.name} is not run here: {aborts}")
+    made = Exports(tmp_path_factory.mktemp("exports"))
+    yield made
+    made.close()
 
 
 def loaded_or_skip(exports: Exports, case):
@@ -120,14 +114,13 @@ def in_keras_order(model, returned, count: int) -> list[np.ndarray]:
 
 
 @everything
-def test_the_model_exports_loads_and_runs(case, exports, verify, known):
+def test_the_model_exports_loads_and_runs(case, exports, verify):
     """The model exports along the route, the artifact loads in its runtime, and it runs on the model's inputs.
 
     ```python
     assert all(np.isfinite(o).all() for o in outputs)  # exported, loaded, and ran: numbers came back
     ```
     """
-    not_run_here(known, case, first_claim=True)
     step, outcome = exports.runtime(case)
     if outcome.unavailable:
         pytest.skip(f"{case.route.name} is not available here: {outcome.unavailable}")
@@ -143,7 +136,7 @@ def test_the_model_exports_loads_and_runs(case, exports, verify, known):
 
 
 @everything
-def test_each_keras_output_is_found_by_its_name(case, exports, verify, known):
+def test_each_keras_output_is_found_by_its_name(case, exports, verify):
     """By name: the artifact lists as many outputs as Keras returns, and each Keras output is the one output listed under its Keras name.
 
     ```python
@@ -152,7 +145,6 @@ def test_each_keras_output_is_found_by_its_name(case, exports, verify, known):
         np.testing.assert_allclose(outputs[names.index(f"output_{k}")], want, atol=0.02)
     ```
     """
-    not_run_here(known, case)
     built, loaded, returned = first_run(exports, case)
     if all(not names for names, _ in returned):
         pytest.skip(f"{case.route.name} returns a tuple: its outputs have no names (their positions are the next claim)")
@@ -174,7 +166,7 @@ def test_each_keras_output_is_found_by_its_name(case, exports, verify, known):
 
 
 @everything
-def test_the_kth_listed_output_is_the_kth_keras_output(case, exports, verify, known):
+def test_the_kth_listed_output_is_the_kth_keras_output(case, exports, verify):
     """By position: the runtime's k-th output, in its own listing order, is Keras' k-th output.
 
     ```python
@@ -183,7 +175,6 @@ def test_the_kth_listed_output_is_the_kth_keras_output(case, exports, verify, kn
         np.testing.assert_allclose(got, want, atol=0.02)
     ```
     """
-    not_run_here(known, case)
     if not case.route.ordered:
         pytest.skip(DICT_WITHOUT_ORDER)
     built, loaded, returned = first_run(exports, case)
@@ -211,7 +202,7 @@ def closest(returned, wanted: np.ndarray) -> np.ndarray:
 
 
 @everything
-def test_every_output_matches_the_reference_at_default_settings(case, exports, verify, known):
+def test_every_output_matches_the_reference_at_default_settings(case, exports, verify):
     """The numbers: every output matches the float64 reference within float32 rounding, at the runtime's default settings.
 
     ```python
@@ -221,7 +212,6 @@ def test_every_output_matches_the_reference_at_default_settings(case, exports, v
     np.testing.assert_allclose(outputs[0], expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # 10 steps' rounding
     ```
     """
-    not_run_here(known, case)
     built, loaded, returned = first_run(exports, case)
     wanted = expected(case.model, built.weights, built.inputs)
     timesteps = 1 if case.model.kind == "streaming" else DIMS.timesteps
@@ -239,7 +229,7 @@ openvino_cases = [c for c in ALL if c.route.name == "openvino"]
 
 
 @pytest.mark.parametrize("case", openvino_cases, ids=str)
-def test_openvino_at_f32_inference_precision_matches_the_reference(case, exports, verify, known):
+def test_openvino_at_f32_inference_precision_matches_the_reference(case, exports, verify):
     """OpenVINO compiled with {"INFERENCE_PRECISION_HINT": "f32"} matches the float64 reference within float32 rounding.
 
     ```python
@@ -250,7 +240,6 @@ def test_openvino_at_f32_inference_precision_matches_the_reference(case, exports
     np.testing.assert_allclose(at_f32(inputs).to_tuple()[0], expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)
     ```
     """
-    not_run_here(known, case)
     import openvino
 
     built, loaded = loaded_or_skip(exports, case)
@@ -269,7 +258,7 @@ def test_openvino_at_f32_inference_precision_matches_the_reference(case, exports
 
 
 @pytest.mark.parametrize("case", [c for c in ALL if c.model.kind in UNKNOWN_SIZES], ids=str)
-def test_other_batch_sizes_and_lengths_are_computed_or_refused(case, exports, verify, known):
+def test_other_batch_sizes_and_lengths_are_computed_or_refused(case, exports, verify):
     """Other batch sizes and lengths: the artifact computes what the reference does where the Input left them unknown, and computes or refuses them where it fixed them, never returning other numbers.
 
     ```python
@@ -277,7 +266,6 @@ def test_other_batch_sizes_and_lengths_are_computed_or_refused(case, exports, ve
     np.testing.assert_allclose(run([other])[0], to_numpy(model(other)), atol=0.02)
     ```
     """
-    not_run_here(known, case)
     built, loaded, _ = first_run(exports, case)
     fixed = UNKNOWN_SIZES[case.model.kind]
     for batch, timesteps in OTHER_SIZES:
@@ -301,7 +289,7 @@ def test_other_batch_sizes_and_lengths_are_computed_or_refused(case, exports, ve
 
 
 @stateless
-def test_a_second_call_returns_the_same_outputs(case, exports, verify, known):
+def test_a_second_call_returns_the_same_outputs(case, exports, verify):
     """No hidden state: calling the artifact twice on the same inputs returns the same outputs.
 
     ```python
@@ -309,7 +297,6 @@ def test_a_second_call_returns_the_same_outputs(case, exports, verify, known):
         np.testing.assert_allclose(again, first, atol=4 * 10 * (3 + 5 + 1) * 2**-23)
     ```
     """
-    not_run_here(known, case)
     built, loaded, returned = first_run(exports, case)
     again = loaded.run(fed(loaded, case.model, built.inputs))
     verify.holds(len(again) == len(returned), what="number of outputs", details=f"{len(again)}, then {len(returned)}")
@@ -318,7 +305,7 @@ def test_a_second_call_returns_the_same_outputs(case, exports, verify, known):
 
 
 @pytest.mark.parametrize("case", [c for c in ALL if c.model.kind == "stateful"], ids=str)
-def test_a_stateful_artifact_carries_its_states_as_keras_does(case, exports, verify, known):
+def test_a_stateful_artifact_carries_its_states_as_keras_does(case, exports, verify):
     """A stateful layer's artifact carries its states from one call to the next, as Keras does: the second call starts where the first ended.
 
     ```python
@@ -328,7 +315,6 @@ def test_a_stateful_artifact_carries_its_states_as_keras_does(case, exports, ver
     np.testing.assert_allclose(second[0], to_numpy(keras_second[0]), atol=0.02)
     ```
     """
-    not_run_here(known, case)
     built, _ = loaded_or_skip(exports, case)
     fresh = load(case.route, exports.artifact(case).value)  # a new load: no claim has called it yet
     first, second = (fresh.run(fed(fresh, case.model, built.inputs)) for _ in range(2))
@@ -346,7 +332,7 @@ streaming = pytest.mark.parametrize("case", [c for c in ALL if c.model.kind == "
 
 
 @streaming
-def test_the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence(case, exports, verify, known):
+def test_the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence(case, exports, verify):
     """Streaming: the one-step artifact, fed by input name with the states it returned, reproduces the whole-sequence run of the same weights.
 
     ```python
@@ -360,7 +346,6 @@ def test_the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence(case, e
     np.testing.assert_allclose(np.stack(steps, axis=1), to_numpy(whole_model(x)), atol=4 * 10 * (3 + 5 + 1) * 2**-23)
     ```
     """
-    not_run_here(known, case)
     built, loaded, _ = first_run(exports, case)
     x = inputs_for(DIMS)
     states = [np.zeros((DIMS.batch, DIMS.units), "float32") for _ in case.model.layer.state_names]
@@ -383,7 +368,7 @@ def test_the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence(case, e
 
 
 @streaming
-def test_the_one_step_artifact_fed_by_position_computes_the_same_step(case, exports, verify, known):
+def test_the_one_step_artifact_fed_by_position_computes_the_same_step(case, exports, verify):
     """Streaming, fed by position: Keras' inputs in Keras' order, given to the artifact's inputs in its listing order, compute the same step.
 
     ```python
@@ -391,7 +376,6 @@ def test_the_one_step_artifact_fed_by_position_computes_the_same_step(case, expo
         np.testing.assert_allclose(got, want, atol=0.02)
     ```
     """
-    not_run_here(known, case)
     if not case.route.ordered:
         pytest.skip(SIGNATURE_INPUTS_WITHOUT_ORDER)
     built, loaded, _ = first_run(exports, case)

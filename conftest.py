@@ -1,6 +1,8 @@
 """Session set-up for the spec: SPEC_LAYERS checked, the subject and layers in the report header,
 Hypothesis profiles, fixtures, and the claim named on an error that is not the verify helper's."""
 
+import ast
+import gc
 import inspect
 import os
 import traceback
@@ -11,6 +13,32 @@ from hypothesis import HealthCheck, settings
 from spec import catalogue, subject
 from spec.report_render import claim_sentence
 from spec.verify import Verify
+
+_parse = ast.parse
+
+
+def _parse_with_the_collector_paused(*args, **kwargs):
+    """ast.parse with garbage collection paused.
+
+    CPython 3.11's AST constructor loses count of its recursion depth when an exception is raised
+    while it builds the tree (python/cpython#106905; pytest-dev/pytest#10763): that parse and every
+    later one in the process raise SystemError "AST constructor recursion depth mismatch". A
+    finaliser that the collector runs mid-parse is enough, and TensorFlow's traced functions raise
+    from theirs after chapter 22 has exported and loaded models ("Tried to remove non-existent
+    function"). pytest parses source with ast to format every failure and expected failure, and the
+    spec report parses the chapters: four matrix sessions (TensorFlow 2.13, 2.14, 2.15, tf-keras
+    2.21) ended in an INTERNALERROR this way. With the collector paused, finalisers run outside parses.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(*args, **kwargs)
+    finally:
+        if paused:
+            gc.enable()
+
+
+ast.parse = _parse_with_the_collector_paused
 
 # Plugins of the suite's own, each in its own module (report writing, known differences, ...).
 pytest_plugins: list[str] = ["spec.differences", "spec.report"]

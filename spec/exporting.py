@@ -590,12 +590,10 @@ class Step:
     unavailable: str = ""  # the route cannot be taken here: why
 
 
-# The exports whose converter is TensorFlow Lite's run in a separate process. Its native code can
-# abort the process (TensorFlow 2.16 with Keras 3: 'LLVM ERROR: Failed to infer result type(s)', then
-# 'Fatal Python error: Aborted'), which would end the pytest session, and after a ConverterError it
-# has left the interpreter in a state where pytest's next ast.parse, formatting that test's report,
-# raised SystemError 'AST constructor recursion depth mismatch' and ended the session (TensorFlow 2.13
-# and 2.14, once each in four runs). In a process of their own, an abort is an outcome like any other.
+# The exports whose converter is TensorFlow Lite's run in a separate process: its native code can
+# abort the process it runs in (TensorFlow 2.16 with Keras 3: 'LLVM ERROR: Failed to infer result
+# type(s)', then 'Fatal Python error: Aborted'), which would end the pytest session. In a process of
+# their own, an abort is an outcome like any other.
 ISOLATED_EXPORTS = ("litert", "tflite_converter")
 
 

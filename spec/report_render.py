@@ -436,33 +436,40 @@ def _structures(results) -> list[str]:
 
 
 def _export_listings(results) -> list[str]:
-    """Chapter 22's tables: for the model with the most outputs, and for the streaming model, what each
-    route lists (names, and which Keras output each holds), beside Keras' order."""
+    """Chapter 22's tables: per route, what it lists for the widest one-layer model it ran (most
+    outputs, a sequence first), the widest Bidirectional model and the widest streaming model (its
+    inputs), each output with the Keras output it holds, beside Keras' order."""
     listings = [value for result in results for what, value in result.observations if what == EXPORT_LISTING]
     if not listings:
         return []
     lines = [
         "## After export: what each route lists",
         "",
-        "Chapter 22's models as each runtime lists their inputs and outputs, in the runtime's own order, each "
-        "output with the Keras output it holds (by value). Routes that refused the model are not in the tables: "
-        "the chapter says which step refused.",
+        "Chapter 22's models as each runtime lists their outputs (or the streaming model's inputs), in the "
+        "runtime's own order, each output with the Keras output it holds (by value). Each route shows the "
+        "widest model it ran; a route that refused every such model is not in the table (the chapter says "
+        "which step refused).",
         "",
     ]
-    def widest(values) -> str | None:
-        # the most outputs; among those, a sequence first (the first such model in the chapter's order)
-        return max(values, key=lambda value: (len(value["keras"]), value["keras"][0] == "sequence"))["model"] if values else None
-
-    one_layer = widest([v for v in listings if not v["model"].startswith("Bidirectional")])
-    wrapped = widest([v for v in listings if v["model"].startswith("Bidirectional")])
-    streaming = next((v["model"] for v in listings if v["model"].endswith("-streaming")), None)
-    for model, shown in ((one_layer, "outputs"), (wrapped, "outputs"), (streaming, "inputs")):
-        rows = [value for value in listings if value["model"] == model]
-        if not rows:
+    kinds = (
+        ("one layer", "outputs", lambda v: not v["model"].startswith("Bidirectional") and not v["model"].endswith("-streaming")),
+        ("Bidirectional", "outputs", lambda v: v["model"].startswith("Bidirectional")),
+        ("streaming", "inputs", lambda v: v["model"].endswith("-streaming")),
+    )
+    for title, shown, chosen in kinds:
+        widest: dict = {}  # route -> its listing of the widest model: most entries, a sequence first
+        for value in filter(chosen, listings):
+            key = (len(value["keras" if shown == "outputs" else "keras_inputs"]), value["keras"][0] == "sequence")
+            if value["route"] not in widest or key > widest[value["route"]][0]:
+                widest[value["route"]] = (key, value)
+        if not widest:
             continue
-        keras = rows[0]["keras" if shown == "outputs" else "keras_inputs"]
-        lines += [f"{code(model)}, its {shown} in Keras' order: {', '.join(keras)}.", ""]
-        lines += table(["route", f"{shown}, as the runtime lists them"], [[code(v["route"]), cell(", ".join(v[shown]))] for v in rows])
+        rows = []
+        for route, (_, value) in widest.items():
+            keras = value["keras" if shown == "outputs" else "keras_inputs"]
+            rows.append([code(route), code(value["model"]), cell(", ".join(keras)), cell(", ".join(value[shown]))])
+        lines += [f"{title.capitalize() if title[0].islower() else title}, its {shown}:", ""]
+        lines += table(["route", "model", f"Keras' {shown}", f"{shown}, as the runtime lists them"], rows)
     return lines
 
 

@@ -95,13 +95,17 @@ def claim_snippets(report: str) -> list[tuple[str, str, str]]:
 
 def test_every_claim_snippet_runs_and_checks_what_the_run_found(default_report):
     """Each claim's snippet, as the report renders it, runs to the end where its first case passed; where
-    that case is a known difference (xfailed), the snippet's check fails with an AssertionError, as the claim did."""
+    that case is a known difference (xfailed), the snippet's check fails with an AssertionError, as the
+    claim did; where the run skipped that case (chapter 22: a route without names, one that refused
+    the model), there is nothing to agree with."""
     snippets = claim_snippets(default_report)
     assert len(snippets) >= 63, f"only {len(snippets)} claims have a snippet in the default report"
     results = run_snippets([code for _, code, _ in snippets])
     assert len(results) == len(snippets)
     wrong = []
     for (claim, code, verdict), result in zip(snippets, results):
+        if verdict.startswith("skipped"):
+            continue  # the run did not check the claim on its first case: nothing for the snippet to agree with
         if verdict.startswith("xfailed"):
             expected = "its check to fail (a known difference)"
             agrees = result["error"].rstrip().splitlines()[-1:] == ["AssertionError"]

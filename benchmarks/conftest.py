@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks import report, runs
-from spec import subject
-from spec.subject import KERAS_VERSION, backend_name, keras
+from keras_rnn_spec import subject
+from keras_rnn_spec.session import verify  # noqa: F401 (the spec's verify fixture, for the output checks)
+from keras_rnn_spec.subject import KERAS_VERSION, backend_name, keras
 
 RESULTS = Path(__file__).parent / "results"
 STARTED = pytest.StashKey[float]()

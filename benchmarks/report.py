@@ -337,7 +337,7 @@ What a Keras recurrent layer costs per prediction, and where the time goes: the 
 weights timed along five paths, from a numpy batch to numpy outputs.
 
 - Layers: SimpleRNN, GRU, LSTM with 5 units on 3 features (the notes' sizes), seeded uniform
-  weights and N(0, 1) inputs (the spec's `spec/observe.py`); the four `return_sequences` /
+  weights and N(0, 1) inputs (the spec's `keras_rnn_spec/observe.py`); the four `return_sequences` /
   `return_state` combinations; batch 1, 32, 256; 10 and 100 timesteps.
 - Paths: `predict` (`Model.predict(x, batch_size=len(x))`, the notes' path), `predict_on_batch`,
   `call` (the layer called eagerly), `compiled` (the layer inside `tf.function`; `jax.jit` on JAX)

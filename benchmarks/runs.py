@@ -20,11 +20,11 @@ from typing import Callable
 
 import numpy as np
 
-from spec import subject
-from spec.catalogue import FLAGS, LAYERS, Flags, RecurrentLayer
-from spec.observe import NOTES_DIMS, Case, Dims, inputs_for, set_seeded_weights
-from spec.subject import as_list, backend_name, keras
-from spec.verify import reference_tolerance
+from keras_rnn_spec import subject
+from keras_rnn_spec.catalogue import FLAGS, LAYERS, Flags, RecurrentLayer
+from keras_rnn_spec.observe import NOTES_DIMS, Case, Dims, inputs_for, set_seeded_weights
+from keras_rnn_spec.subject import as_list, backend_name, keras
+from keras_rnn_spec.verify import reference_tolerance
 
 PATHS = ("predict", "predict_on_batch", "call", "compiled", "compiled_xla")
 DEVICES = ("CPU", "GPU")

@@ -35,9 +35,9 @@ from benchmarks.runs import (
     reference_outputs,
     tracing_count,
 )
-from spec.catalogue import DEFAULT, FLAGS, LAYERS, LSTM, SEQUENCES_STATE
-from spec.semantics import returned_names
-from spec.subject import as_list, backend_name
+from keras_rnn_spec.catalogue import DEFAULT, FLAGS, LAYERS, LSTM, SEQUENCES_STATE
+from keras_rnn_spec.semantics import returned_names
+from keras_rnn_spec.subject import as_list, backend_name
 
 BATCHES = (1, 32, 256)
 TIMESTEPS = (10, 100)

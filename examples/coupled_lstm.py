@@ -10,18 +10,22 @@ It is written the way the Keras guides recommend for a new recurrent layer: a ce
 `keras.layers.RNN` around it, which brings return_sequences, return_state, go_backwards, masking,
 stateful and unroll. To run the spec on it, from the repository root:
 
-    SPEC_LAYERS=examples.coupled_lstm:LAYERS pytest
+    pytest --rnn-spec-layers=examples.coupled_lstm:LAYERS
 
-`LAYERS` is the catalogue entry the spec reads (spec/catalogue.py, RecurrentLayer): the layer's
+or, with the package installed, from a folder holding this file:
+
+    pytest --pyargs keras_rnn_spec --rnn-spec-layers=coupled_lstm:LAYERS
+
+`LAYERS` is the catalogue entry the spec reads (keras_rnn_spec/catalogue.py, RecurrentLayer): the layer's
 name, a callable that makes it, the names of its states in the order it returns them, its float64
 reference, and its cell.
 """
 
 import numpy as np
 
-from spec import reference
-from spec.catalogue import RecurrentLayer
-from spec.subject import keras  # the Keras the spec runs on (Keras 3, or tf-keras as Keras 2)
+from keras_rnn_spec import reference
+from keras_rnn_spec.catalogue import RecurrentLayer
+from keras_rnn_spec.subject import keras  # the Keras the spec runs on (Keras 3, or tf-keras as Keras 2)
 
 serializable = keras.saving.register_keras_serializable(package="examples")
 
@@ -101,7 +105,7 @@ def coupled_lstm_step(weights):
 
 def coupled_lstm_reference(weights, inputs, initial_state=None, **options):
     """(sequence, [h, c]) in float64. `options` are the spec's go_backwards, mask and
-    zero_output_for_mask, which spec.reference.scan applies as the RNN docstrings describe."""
+    zero_output_for_mask, which keras_rnn_spec.reference.scan applies as the RNN docstrings describe."""
     batch, units = np.shape(inputs)[0], np.shape(weights[1])[0]
     states = initial_state if initial_state is not None else [np.zeros((batch, units))] * 2
     return reference.scan(coupled_lstm_step(weights), inputs, states, **options)

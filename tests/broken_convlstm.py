@@ -6,7 +6,7 @@ keras.layers.ConvLSTM2D, before the chapter is imported, with a subclass that re
 in the wrong order. ConvLSTM1D stays Keras' own.
 """
 
-from spec.subject import keras
+from keras_rnn_spec.subject import keras
 
 
 class SwappedStatesConvLSTM2D(keras.layers.ConvLSTM2D):

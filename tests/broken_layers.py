@@ -15,9 +15,9 @@ training=False)`: Keras reads the argument names to decide what to pass, a mask 
 
 import numpy as np
 
-from spec import reference
-from spec.catalogue import RecurrentLayer
-from spec.subject import KERAS_MAJOR, keras
+from keras_rnn_spec import reference
+from keras_rnn_spec.catalogue import RecurrentLayer
+from keras_rnn_spec.subject import KERAS_MAJOR, keras
 
 serializable = keras.saving.register_keras_serializable(package="broken_layers")
 cast = keras.ops.cast if KERAS_MAJOR >= 3 else keras.backend.cast

@@ -1,7 +1,7 @@
 """A pytest plugin that plants faults in chapter 22's routes out of Keras, for its self-test.
 
 Loaded with `-p broken_routes`, before the chapter is imported, it adds five routes to
-spec.exporting.ROUTES, each the SavedModel's `serve` (a tuple in Keras' order, exact) or its
+keras_rnn_spec.exporting.ROUTES, each the SavedModel's `serve` (a tuple in Keras' order, exact) or its
 `serving_default` signature (a dict keyed output_k) broken once:
 
 - serve_permuted: the outputs come back in reverse order;
@@ -13,7 +13,7 @@ spec.exporting.ROUTES, each the SavedModel's `serve` (a tuple in Keras' order, e
 
 from dataclasses import replace
 
-from spec import exporting
+from keras_rnn_spec import exporting
 
 SERVE = next(route for route in exporting.ROUTES if route.name == "saved_model-serve")
 SIGNATURE = next(route for route in exporting.ROUTES if route.name == "saved_model-serving_default")

@@ -3,7 +3,7 @@ rendered by a real Markdown library; every bad input refused with one line; revi
 when they are one suite; `--check` failing when docs/compatibility.md has fallen behind.
 
 The results files are written here, in pytest-reportlog's format (one JSON record per line, the
-"spec" user property spec/report.py adds), rather than read from results/: each test states the
+"spec" user property keras_rnn_spec/report.py adds), rather than read from results/: each test states the
 runs it merges.
 """
 
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from spec import report_render
+from keras_rnn_spec import report_render
 from tools import compatibility
 
 WHOLE_SUITE = "the whole suite (`spec`)"
@@ -43,7 +43,7 @@ def write_results(path, name, claims, *, revision=REVISION, selection=WHOLE_SUIT
         for case, outcome, reason, *observations in cases:
             order = len(records) - 1
             records.append(report_record(module, test, sentence, case, outcome, reason, environment, order, *observations))
-    if selection is not None:  # what spec/report.py records on a run's first test
+    if selection is not None:  # what keras_rnn_spec/report.py records on a run's first test
         first = records[1]["user_properties"][0][1]
         first.update({"selection": selection, "whole suite": whole, "selected": len(records) - 1})
     del records[1 + (len(records) - 1 if ran is None else ran) :]  # the tests that did not run (-x)
@@ -54,8 +54,8 @@ def write_results(path, name, claims, *, revision=REVISION, selection=WHOLE_SUIT
     return path
 
 
-ONE_CLAIM = [("spec/test_a.py", "test_one", "Sentence one.", [("LSTM", "passed", "")])]
-TWO_CLAIMS = [*ONE_CLAIM, ("spec/test_a.py", "test_two", "Sentence two.", [("GRU", "passed", "")])]
+ONE_CLAIM = [("test_a.py", "test_one", "Sentence one.", [("LSTM", "passed", "")])]
+TWO_CLAIMS = [*ONE_CLAIM, ("test_a.py", "test_two", "Sentence two.", [("GRU", "passed", "")])]
 SPEC_OF_TWO_CLAIMS = 'def test_one():\n    """Sentence one.\n\n    Details."""\n\n\ndef test_two():\n    """Sentence two."""\n'
 
 
@@ -100,9 +100,9 @@ def matrix(tmp_path):
     the first difference applies (an xfail) in tf2.12 and tf2.13, the second (read by a claim) in tf2.13."""
     def claims(first_outcome, observations):
         return [
-            ("spec/test_a.py", "test_one", SENTENCES[0][0], [("LSTM", first_outcome, DIFFERENCES[0])]),
-            ("spec/test_a.py", "test_two", SENTENCES[1][0], [("GRU", "passed", "", observations)]),
-            ("spec/test_a.py", "test_three", SENTENCES[2][0], [("GRU", "passed", "")]),
+            ("test_a.py", "test_one", SENTENCES[0][0], [("LSTM", first_outcome, DIFFERENCES[0])]),
+            ("test_a.py", "test_two", SENTENCES[1][0], [("GRU", "passed", "", observations)]),
+            ("test_a.py", "test_three", SENTENCES[2][0], [("GRU", "passed", "")]),
         ]
 
     files = [
@@ -139,10 +139,10 @@ def test_the_differences_table_holds_the_claims_not_passing_alike_everywhere(tmp
     """The table above the full one holds the claims whose cell is not the same `pass N` in every environment."""
     def claims(second_cases, third_outcome):
         return [
-            ("spec/test_a.py", "test_alike", "Passes alike.", [("LSTM", "passed", "")]),
-            ("spec/test_a.py", "test_count", "Passes, with more cases in one.", second_cases),
-            ("spec/test_a.py", "test_xfail", "Fails as known in one.", [("LSTM", third_outcome, "known difference k")]),
-            ("spec/test_a.py", "test_known", "Fails as known everywhere.", [("LSTM", "xfailed", "known difference k")]),
+            ("test_a.py", "test_alike", "Passes alike.", [("LSTM", "passed", "")]),
+            ("test_a.py", "test_count", "Passes, with more cases in one.", second_cases),
+            ("test_a.py", "test_xfail", "Fails as known in one.", [("LSTM", third_outcome, "known difference k")]),
+            ("test_a.py", "test_known", "Fails as known everywhere.", [("LSTM", "xfailed", "known difference k")]),
         ]
 
     one, two = [("LSTM", "passed", "")], [("LSTM", "passed", ""), ("GRU", "passed", "")]
@@ -277,7 +277,7 @@ def git(repository, *arguments) -> str:
 
 
 def commit(repository, files: dict[str, str]) -> str:
-    """Write the files, commit them, and return the commit as spec/revision.py names it (7 digits)."""
+    """Write the files, commit them, and return the commit as keras_rnn_spec/revision.py names it (7 digits)."""
     for name, text in files.items():
         (repository / name).parent.mkdir(parents=True, exist_ok=True)
         (repository / name).write_text(text)
@@ -288,7 +288,7 @@ def commit(repository, files: dict[str, str]) -> str:
 
 @pytest.fixture
 def repository(tmp_path, monkeypatch):
-    """A git checkout with a one-claim spec/, as the checkout the tool reads (its ROOT)."""
+    """A git checkout with a one-claim keras_rnn_spec/, as the checkout the tool reads (its ROOT)."""
     root = tmp_path / "checkout"
     root.mkdir()
     git(root, "init", "--quiet")
@@ -298,7 +298,7 @@ def repository(tmp_path, monkeypatch):
 
 def test_commits_of_one_suite_merge_under_the_newest(repository, tmp_path):
     """Files from commits whose suite files are the same merge; the document names the newest and says the others ran the same suite."""
-    first = commit(repository, {"spec/test_a.py": SPEC_OF_TWO_CLAIMS})
+    first = commit(repository, {"keras_rnn_spec/test_a.py": SPEC_OF_TWO_CLAIMS})
     second = commit(repository, {"results/tf2.12.jsonl": "results", "docs/compatibility.md": "a document"})
     files = [
         write_results(tmp_path / "tf2.12.jsonl", "tf2.12", ONE_CLAIM, revision=first),
@@ -313,8 +313,8 @@ def test_commits_of_one_suite_merge_under_the_newest(repository, tmp_path):
 
 def test_commits_of_different_suites_are_refused_naming_files_revisions_and_changes(repository, tmp_path):
     """Files from commits whose suite differs are refused with one line naming the files, their revisions and the changed suite files."""
-    first = commit(repository, {"spec/test_a.py": SPEC_OF_TWO_CLAIMS})
-    second = commit(repository, {"spec/test_a.py": SPEC_OF_TWO_CLAIMS + "# changed\n", "noxfile.py": ""})
+    first = commit(repository, {"keras_rnn_spec/test_a.py": SPEC_OF_TWO_CLAIMS})
+    second = commit(repository, {"keras_rnn_spec/test_a.py": SPEC_OF_TWO_CLAIMS + "# changed\n", "noxfile.py": ""})
     older = write_results(tmp_path / "tf2.12.jsonl", "tf2.12", ONE_CLAIM, revision=first)
     newer = write_results(tmp_path / "tf2.13.jsonl", "tf2.13", ONE_CLAIM, revision=second)
 
@@ -322,14 +322,14 @@ def test_commits_of_different_suites_are_refused_naming_files_revisions_and_chan
         compatibility.merge([older, newer], repository)
 
     assert str(refused.value.code) == (
-        f"{older} ({first}), {newer} ({second}): results of different suites (noxfile.py, spec/test_a.py differ "
+        f"{older} ({first}), {newer} ({second}): results of different suites (keras_rnn_spec/test_a.py, noxfile.py differ "
         f"between {first} and {second}): rerun the environments of {first} at {second}"
     )
 
 
 def test_commits_this_checkout_lacks_are_refused_naming_them(repository, tmp_path):
     """A revision this checkout does not have is refused with one line naming its file and pointing to a clone that has it."""
-    known = commit(repository, {"spec/test_a.py": SPEC_OF_TWO_CLAIMS})
+    known = commit(repository, {"keras_rnn_spec/test_a.py": SPEC_OF_TWO_CLAIMS})
     ours = write_results(tmp_path / "tf2.12.jsonl", "tf2.12", ONE_CLAIM, revision=known)
     theirs = write_results(tmp_path / "tf2.13.jsonl", "tf2.13", ONE_CLAIM, revision="fedcba9")
 
@@ -348,7 +348,7 @@ def test_commits_this_checkout_lacks_are_refused_naming_them(repository, tmp_pat
 @pytest.fixture
 def checked(repository, tmp_path):
     """A checkout whose two claims the results file holds, and the document merged from it."""
-    revision = commit(repository, {"spec/test_a.py": SPEC_OF_TWO_CLAIMS})
+    revision = commit(repository, {"keras_rnn_spec/test_a.py": SPEC_OF_TWO_CLAIMS})
     results = write_results(tmp_path / "tf2.21.jsonl", "tf2.21", TWO_CLAIMS, revision=revision)
     document = repository / "docs" / "compatibility.md"
     document.parent.mkdir()
@@ -367,7 +367,7 @@ def test_check_passes_when_only_results_and_documents_changed_since(checked, rep
     results, _ = checked
     commit(repository, {"results/tf2.21.jsonl": results.read_text(), "README.md": "more prose"})
 
-    assert check(results, capsys) == (0, ["up to date: 1 results files, the claims of spec/"])
+    assert check(results, capsys) == (0, ["up to date: 1 results files, the claims of keras_rnn_spec/"])
 
 
 def test_check_fails_when_the_document_differs_from_the_merge(checked, capsys):
@@ -383,18 +383,18 @@ def test_check_fails_when_the_document_differs_from_the_merge(checked, capsys):
 
 
 def test_check_fails_when_the_spec_claims_differ_from_the_results(checked, repository, capsys):
-    """--check fails with a line per claim added, removed or reworded in spec/ since the results were run."""
+    """--check fails with a line per claim added, removed or reworded in keras_rnn_spec/ since the results were run."""
     results, _ = checked
     reworded = SPEC_OF_TWO_CLAIMS.replace("Sentence one.", "Sentence one, reworded.").partition("\n\n\ndef test_two")[0]
-    (repository / "spec" / "test_a.py").write_text(reworded)
-    (repository / "spec" / "test_b.py").write_text('def test_new():\n    """A new claim."""\n\n\ndef helper():\n    pass\n')
+    (repository / "keras_rnn_spec" / "test_a.py").write_text(reworded)
+    (repository / "keras_rnn_spec" / "test_b.py").write_text('def test_new():\n    """A new claim."""\n\n\ndef helper():\n    pass\n')
 
     assert check(results, capsys) == (
         1,
         [
-            "spec/test_a.py::test_one: the results say 'Sentence one.', the spec now says 'Sentence one, reworded.': rerun the matrix",
-            "spec/test_b.py::test_new: a claim of the spec in no results file ('A new claim.'): rerun the matrix",
-            "spec/test_a.py::test_two: in the results but no longer in the spec ('Sentence two.'): rerun the matrix",
+            "test_a.py::test_one: the results say 'Sentence one.', the spec now says 'Sentence one, reworded.': rerun the matrix",
+            "test_b.py::test_new: a claim of the spec in no results file ('A new claim.'): rerun the matrix",
+            "test_a.py::test_two: in the results but no longer in the spec ('Sentence two.'): rerun the matrix",
         ],
     )
 
@@ -403,12 +403,12 @@ def test_check_notes_suite_changes_that_leave_the_claims_alone(checked, reposito
     """--check passes but says so when suite files changed since the results' revision and the claims did not."""
     results, _ = checked
     revision = git(repository, "rev-parse", "--short=7", "HEAD")
-    commit(repository, {"spec/reference.py": "STEP = 1\n"})
+    commit(repository, {"keras_rnn_spec/reference.py": "STEP = 1\n"})
 
     assert check(results, capsys) == (
         0,
         [
-            f"note: suite files changed since the results' revision {revision}: spec/reference.py (the verdicts may be out of date)",
-            "up to date: 1 results files, the claims of spec/",
+            f"note: suite files changed since the results' revision {revision}: keras_rnn_spec/reference.py (the verdicts may be out of date)",
+            "up to date: 1 results files, the claims of keras_rnn_spec/",
         ],
     )

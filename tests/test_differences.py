@@ -1,4 +1,4 @@
-"""Self-tests of the known differences' end-of-run section (spec/differences.py).
+"""Self-tests of the known differences' end-of-run section (keras_rnn_spec/differences.py).
 
 A small suite with a table of its own: one entry that concerns two of its tests, one that concerns
 none. The section must count only the tests a run selected, and call an entry stale only after a
@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from spec import differences, selection
+from keras_rnn_spec import differences, selection
 
 ROOT = Path(__file__).resolve().parents[1]
 
 INI = """
 [pytest]
 testpaths = chapters
-addopts = -p spec.differences
+addopts = -p keras_rnn_spec.plugin -p keras_rnn_spec.differences
 known_differences = table.toml
 """
 
@@ -42,7 +42,7 @@ TABLE = """
 id = "gated-layers-differ"
 kind = "expect"
 behaviour = "The gated layers answer otherwise"
-tests = ["chapters/test_one.py::test_claim[[]GRU[]]", "chapters/test_one.py::test_claim[[]LSTM[]]"]
+tests = ["test_one.py::test_claim[[]GRU[]]", "test_one.py::test_claim[[]LSTM[]]"]
 when = {}
 value = "changed"
 observed = "a demo difference"
@@ -52,7 +52,7 @@ source = "this self-test"
 id = "claim-since-renamed"
 kind = "expect"
 behaviour = "A claim that no longer exists under this name"
-tests = ["chapters/test_one.py::test_removed_claim*"]
+tests = ["test_one.py::test_removed_claim*"]
 when = {}
 value = "changed"
 observed = "nothing any more"
@@ -148,7 +148,7 @@ def test_every_entry_of_the_table_matches_a_test_of_the_whole_suite():
         text=True,
         check=True,
     ).stdout
-    nodeids = [line for line in collected.splitlines() if "::" in line]
+    nodeids = [differences.spec_id(line) for line in collected.splitlines() if "::" in line]
     assert len(nodeids) > 100, collected[-2000:]
     unmatched = [entry.id for entry in differences.load() if not any(map(entry.concerns, nodeids))]
     assert unmatched == [], f"entries of {differences.TABLE.name} that match no collected test"

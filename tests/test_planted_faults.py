@@ -2,7 +2,7 @@
 
 tests/broken_layers.py holds deliberately broken layers, one or more per claim family, each a
 subclass of a Keras layer whose call, get_config, from_config or constructor breaks one behaviour.
-The whole spec, as a user runs it (conftest.py, pytest.ini and spec/ copied into pytester's
+The whole spec, as a user runs it (conftest.py, pytest.ini and keras_rnn_spec/ copied into pytester's
 directory), runs once on all of them: `SPEC_LAYERS=broken_layers:UNDER_TEST`, in a subprocess. Each
 layer's name is in the ids of the tests about it, so each test below reads its own layer's
 outcomes, and asserts that the claim tests that failed are exactly those its fault breaks (by test
@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 
 import broken_layers
-from spec import report_render, subject
+from keras_rnn_spec import report_render, subject
 
 # Each expected set follows from what the claims compare on the default subject; another Keras or
-# backend refuses, rounds and fuses differently (spec/known_differences.toml), and is not derived here.
+# backend refuses, rounds and fuses differently (keras_rnn_spec/known_differences.toml), and is not derived here.
 pytestmark = pytest.mark.skipif(
     (subject.KERAS_MAJOR, subject.backend_name()) != (3, "tensorflow"),
     reason="the planted faults' expected failures are derived for Keras 3 on TensorFlow, the default subject",
@@ -45,13 +45,13 @@ RUN_TIMEOUT = 900
 LIBCST_WARNING = "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning"
 RUN_OPTIONS = ("-p", "no:cacheprovider", "-p", "no_shrinking", "-W", LIBCST_WARNING)
 
-# Why the spec may skip a claim for a user's layer (spec/catalogue.py and the chapters).
+# Why the spec may skip a claim for a user's layer (keras_rnn_spec/catalogue.py and the chapters).
 DOCUMENTED_SKIPS = (
     "not the layers under test (SPEC_LAYERS=",  # a claim about Keras' own classes
     "names no cell",  # chapter 15 without a cell in the catalogue entry
     "the refusal comes from the layer's own code",  # chapter 21, a layer that no refusal is recorded for
     "has no float64 reference",
-    "is not spec.reference.lstm",  # h = o * tanh(c) needs LSTM's weight layout
+    "is not keras_rnn_spec.reference.lstm",  # h = o * tanh(c) needs LSTM's weight layout
     # Chapter 22: a tuple has no names, a signature's dict no order, and a route that failed a step
     # (or is not installed here) skips the claims after it, naming the failure its first claim reports.
     "returns a tuple: its outputs have no names",
@@ -495,14 +495,14 @@ def copy_suite(pytester) -> None:
     """The spec as a user runs it, the self-tests' layers and plugins, and the examples, in pytester's directory."""
     for name in ("conftest.py", "pytest.ini"):
         shutil.copy(ROOT / name, pytester.path)
-    for folder in ("spec", "examples"):
+    for folder in ("keras_rnn_spec", "examples"):
         shutil.copytree(ROOT / folder, pytester.path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("broken_layers.py", "broken_convlstm.py", "broken_routes.py", "no_shrinking.py"):
         shutil.copy(HERE / name, pytester.path)
 
 
 def run_spec(pytester, monkeypatch, key: str, spec_layers: str | None, *args: str) -> list:
-    """The spec's results (spec/report_render.py's Result per test), run once per key in a subprocess.
+    """The spec's results (keras_rnn_spec/report_render.py's Result per test), run once per key in a subprocess.
 
     A run that times out or writes no results is remembered too, so that the tests after it fail at once.
     """
@@ -536,7 +536,7 @@ def broken_run(pytester, monkeypatch) -> list:
     Chapter 22 is left out: it would export every broken layer along every route (about 10 models per
     layer, a few seconds each); its faults are planted in the routes, in a run of its own below."""
     return run_spec(
-        pytester, monkeypatch, "broken", "broken_layers:UNDER_TEST", "-n", "2", "--dist", "loadfile", "--ignore=spec/test_export.py"
+        pytester, monkeypatch, "broken", "broken_layers:UNDER_TEST", "-n", "2", "--dist", "loadfile", "--ignore=keras_rnn_spec/test_export.py"
     )
 
 
@@ -597,7 +597,7 @@ def test_each_test_of_the_run_is_about_one_layer_or_passes(broken_run):
 
 # The claims that compare numbers with the float64 reference: without one, they skip, all of their
 # cases, and nothing else does (h = o * tanh(c) skips too: it reads LSTM's weight layout, which a
-# layer vouches for by naming spec.reference.lstm as its reference).
+# layer vouches for by naming keras_rnn_spec.reference.lstm as its reference).
 NEED_A_REFERENCE = STATES_AGAINST_THE_REFERENCE | claims(
     RELATIONS + "h_is_output_gate_times_tanh_of_c",
     "test_go_backwards.py::test_returned_sequence_is_in_processing_order",
@@ -622,7 +622,7 @@ def test_a_layer_without_a_reference_skips_exactly_the_claims_that_need_one(brok
 
 def test_every_chapter_is_needed_by_a_fault():
     """Each chapter module is named in some fault's expected failures, so removing it breaks a self-test."""
-    chapters = {path.name for path in (ROOT / "spec").glob("test_*.py")}
+    chapters = {path.name for path in (ROOT / "keras_rnn_spec").glob("test_*.py")}
     named = {test.split("::")[0] for fault in FAULTS.values() for test in fault.fails}
     named |= {test.split("::")[0] for test in CONVLSTM_FAILS}
     named |= {test.split("::")[0] for fails in ROUTE_FAULTS.values() for test in fails}
@@ -634,9 +634,9 @@ def test_a_convlstm_fault_fails_the_convlstm_claims(pytester, monkeypatch, recor
 
     Only chapter 17 runs: it is the only chapter that reads keras.layers.ConvLSTM2D.
     """
-    readers = [path.name for path in (ROOT / "spec").glob("*.py") if "ConvLSTM2D" in path.read_text()]
+    readers = [path.name for path in (ROOT / "keras_rnn_spec").glob("*.py") if "ConvLSTM2D" in path.read_text()]
     assert readers == ["test_convlstm.py"]
-    results = run_spec(pytester, monkeypatch, "convlstm", None, "-p", "broken_convlstm", "spec/test_convlstm.py")
+    results = run_spec(pytester, monkeypatch, "convlstm", None, "-p", "broken_convlstm", "keras_rnn_spec/test_convlstm.py")
     broken = results_about(results, CONVLSTM_FAULT)
     assert broken and len(broken) < len(results), "the ConvLSTM1D cases ran beside the broken ConvLSTM2D's"
     record_catch(record_property, CONVLSTM_FAULT, "ConvLSTM (Keras' own class)", broken)
@@ -648,7 +648,7 @@ def test_a_convlstm_fault_fails_the_convlstm_claims(pytester, monkeypatch, recor
 def test_a_broken_route_fails_exactly_the_export_claims_it_breaks(route, pytester, monkeypatch, record_property):
     """Chapter 22 along the routes tests/broken_routes.py plants: each fails exactly its claims, on
     Keras' own layers, in a run of that chapter alone (the other routes deselected)."""
-    results = run_spec(pytester, monkeypatch, "routes", None, "-p", "broken_routes", "spec/test_export.py", "-k", " or ".join(ROUTE_FAULTS))
+    results = run_spec(pytester, monkeypatch, "routes", None, "-p", "broken_routes", "keras_rnn_spec/test_export.py", "-k", " or ".join(ROUTE_FAULTS))
     ran = [r for r in results if case_id(r).startswith(f"{route}-")]
     assert ran, f"no test ran along {route}"
     record_catch(record_property, route, "routes out of Keras (chapter 22)", ran)

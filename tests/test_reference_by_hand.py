@@ -1,4 +1,4 @@
-"""Self-tests of the float64 reference (spec/reference.py) on cases small enough to work out by hand.
+"""Self-tests of the float64 reference (keras_rnn_spec/reference.py) on cases small enough to work out by hand.
 
 One sample, one feature, one unit, one or two steps; weights like 0.5, a different one for each
 gate, so that a swapped gate or a misplaced bias changes the result. Each expected value is the
@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from spec import reference
+from keras_rnn_spec import reference
 
 
 def sigmoid(z: float) -> float:

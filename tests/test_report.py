@@ -1,4 +1,4 @@
-"""Self-tests of the spec report (spec/report.py, spec/report_render.py) on a small run of its own.
+"""Self-tests of the spec report (keras_rnn_spec/report.py, keras_rnn_spec/report_render.py) on a small run of its own.
 
 A three-chapter suite, written by `write_suite` into pytester's directory, uses the spec's own
 helpers (catalogue cases, the verify helper) and has a planted failure, an xfail and a skip. It is
@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from spec import report_render
+from keras_rnn_spec import report_render
 
 ROOT = Path(__file__).resolve().parents[1]
 
 INI = """
 [pytest]
 testpaths = chapters
-addopts = -p spec.report
+addopts = -p keras_rnn_spec.plugin -p keras_rnn_spec.report
+spec_report = reports/spec.md
 xfail_strict = true
 """
 
@@ -64,10 +65,10 @@ Source: this self-test.
 import numpy as np
 import pytest
 
-from spec.catalogue import DEFAULT, GRU, LSTM, SEQUENCES
-from spec.observe import cases
-from spec.semantics import expected_structure
-from spec.verify import Verify
+from keras_rnn_spec.catalogue import DEFAULT, GRU, LSTM, SEQUENCES
+from keras_rnn_spec.observe import cases
+from keras_rnn_spec.semantics import expected_structure
+from keras_rnn_spec.verify import Verify
 
 
 def verify(request, case):
@@ -363,7 +364,7 @@ def test_a_claim_no_layer_under_test_qualifies_for_is_skipped_with_what_is_missi
     pytester.path.joinpath("chapters/test_c.py").write_text(
         '"""Chapter 1: the cell state."""\n'
         "import pytest\n"
-        "from spec.parameters import or_skipped\n\n\n"
+        "from keras_rnn_spec.parameters import or_skipped\n\n\n"
         '@pytest.mark.parametrize("layer", or_skipped([], "a cell state c"), ids=str)\n'
         "def test_c(layer):\n"
         '    """c is not h."""\n'

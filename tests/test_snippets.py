@@ -1,7 +1,7 @@
 """Self-tests of the spec report's code: every snippet in the report of a default run runs, and checks its claim.
 
 A default `pytest` run writes its report into a temporary directory. Each claim's Keras snippet
-(its first case's code followed by the claim's check, spec/report.py `claim_text`) is run in a
+(its first case's code followed by the claim's check, keras_rnn_spec/report.py `claim_text`) is run in a
 fresh namespace of one Python process, and so is the notebook example the report opens with; its
 output must be what the report says it printed.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from spec import report_render
+from keras_rnn_spec import report_render
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ def fenced_under_headings(report: str) -> list[tuple[str, str, str]]:
 
 def run_snippets(snippets: list[str]) -> list[dict]:
     """Each snippet's result, run in a temporary directory (chapter 22's snippets write the artifacts
-    they export there) with the repository importable (`from spec import reference`, a user's layer)."""
+    they export there) with the repository importable (`from keras_rnn_spec import reference`, a user's layer)."""
     with tempfile.TemporaryDirectory() as directory:
         finished = subprocess.run(
             [sys.executable, "-c", RUNNER],
@@ -171,10 +171,10 @@ def test_refusals_show_the_exception_they_observed(default_report):
 
 def rendered(observations) -> str:
     """The report of a one-test run that recorded `observations`."""
-    meta = {"module": "spec/test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
+    meta = {"module": "keras_rnn_spec/test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
     report = {
         "$report_type": "TestReport",
-        "nodeid": "spec/test_x.py::test_x",
+        "nodeid": "keras_rnn_spec/test_x.py::test_x",
         "when": "call",
         "outcome": "passed",
         "user_properties": [[report_render.META, meta], *observations],
@@ -194,8 +194,8 @@ def test_the_opening_is_left_out_when_the_notebook_example_did_not_run():
 def test_a_user_layers_snippet_imports_its_module():
     """A snippet for a SPEC_LAYERS layer imports the layer's module, so it runs when pasted (no NameError)."""
     from examples.coupled_lstm import LAYERS
-    from spec.catalogue import STATE
-    from spec.observe import Case
+    from keras_rnn_spec.catalogue import STATE
+    from keras_rnn_spec.observe import Case
 
     snippet = Case(LAYERS[0], STATE, "call").snippet()
     assert "import examples.coupled_lstm\n" in snippet

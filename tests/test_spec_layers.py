@@ -1,4 +1,4 @@
-"""Self-tests of SPEC_LAYERS (spec/catalogue.py, conftest.py) and README's "Your own layer".
+"""Self-tests of SPEC_LAYERS (keras_rnn_spec/catalogue.py, conftest.py) and README's "Your own layer".
 
 A value that names no catalogue entries stops pytest at start-up with one usage error; the header
 and reports/spec.md name the layers under test; a user layer that a copy through its config breaks
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from spec import catalogue, report
+from keras_rnn_spec import catalogue, report
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT = 600  # seconds; each run imports TensorFlow and runs a claim or two
@@ -43,9 +43,9 @@ USER_MODULES = {
     # reference is twice SimpleRNN's, so that the reference claim fails in the verify helper, not in
     # Keras. UnitsOnlyRNN takes none of the arguments the spec makes a layer with.
     "broken_user_layers": """
-        from spec import reference
-        from spec.catalogue import RecurrentLayer
-        from spec.subject import keras
+        from keras_rnn_spec import reference
+        from keras_rnn_spec.catalogue import RecurrentLayer
+        from keras_rnn_spec.subject import keras
 
 
         @keras.saving.register_keras_serializable(package="broken_user_layers")
@@ -107,9 +107,9 @@ NAMES_NO_ENTRIES = [
     ("examples.coupled_lstm:NO_SUCH", "module examples.coupled_lstm has no attribute NO_SUCH"),
     (
         "examples.coupled_lstm:CoupledLSTM",
-        'CoupledLSTM is a class, not a catalogue entry: wrap it in spec.catalogue.RecurrentLayer, as RecurrentLayer("CoupledLSTM", CoupledLSTM,',
+        'CoupledLSTM is a class, not a catalogue entry: wrap it in keras_rnn_spec.catalogue.RecurrentLayer, as RecurrentLayer("CoupledLSTM", CoupledLSTM,',
     ),
-    ("user_values:CLASSES", 'CLASSES holds a class, not a catalogue entry: wrap it in spec.catalogue.RecurrentLayer, as RecurrentLayer("CoupledLSTM",'),
+    ("user_values:CLASSES", 'CLASSES holds a class, not a catalogue entry: wrap it in keras_rnn_spec.catalogue.RecurrentLayer, as RecurrentLayer("CoupledLSTM",'),
     ("user_values:EMPTY", "EMPTY is an empty list"),
     ("user_values:NAMES", "NAMES holds 'CoupledLSTM', not a RecurrentLayer"),
     ("user_values:COUNT", "COUNT is 3, not a RecurrentLayer"),
@@ -135,7 +135,7 @@ def test_an_entry_or_a_list_of_entries_is_accepted():
     from examples.coupled_lstm import LAYERS
 
     assert catalogue.selected_layers("examples.coupled_lstm:LAYERS") == tuple(LAYERS)
-    assert catalogue.selected_layers("spec.catalogue:GRU") == (catalogue.GRU,)
+    assert catalogue.selected_layers("keras_rnn_spec.catalogue:GRU") == (catalogue.GRU,)
     assert catalogue.selected_layers("") == (catalogue.SIMPLE_RNN, catalogue.GRU, catalogue.LSTM)
 
 
@@ -145,13 +145,13 @@ def test_an_entry_or_a_list_of_entries_is_accepted():
 def test_a_bad_value_stops_pytest_with_one_usage_error(value, user_modules, tmp_path):
     """pytest stops at start-up with exit code 4 and one line naming SPEC_LAYERS, its form and what
     was found; no traceback, and no report or results written."""
-    run = run_pytest(tmp_path, value, "spec/test_flags.py", modules=user_modules)
+    run = run_pytest(tmp_path, value, "keras_rnn_spec/test_flags.py", modules=user_modules)
     problem = dict(NAMES_NO_ENTRIES)[value]
     errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]
     assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.stdout + run.stderr
     assert len(errors) == 1, run.stderr
     assert errors[0].startswith(f"ERROR: SPEC_LAYERS={value}: {problem}")
-    assert "SPEC_LAYERS must be package.module:ATTRIBUTE" in errors[0]
+    assert "--rnn-spec-layers (or SPEC_LAYERS) must be package.module:ATTRIBUTE" in errors[0]
     assert "Traceback" not in run.stdout + run.stderr
     assert not list(tmp_path.iterdir())
 
@@ -168,9 +168,20 @@ def test_a_bad_value_stops_pytest_with_one_usage_error(value, user_modules, tmp_
 )
 def test_the_header_names_the_layers_under_test(value, named, tmp_path):
     """The report header names the layers under test: Keras' own, or SPEC_LAYERS's with its value."""
-    run = run_pytest(tmp_path, value, "--collect-only", "spec/test_flags.py", modules=tmp_path)
+    run = run_pytest(tmp_path, value, "--collect-only", "keras_rnn_spec/test_flags.py", modules=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"\nlayers: {named}\n" in run.stdout
+
+
+def test_the_option_comes_before_the_variable_and_is_named_in_its_refusal(user_modules, tmp_path):
+    """--rnn-spec-layers chooses the layers over SPEC_LAYERS, and a bad value is refused under its own name."""
+    chosen = run_pytest(tmp_path, "no_such_module:LAYERS", "--collect-only", "--rnn-spec-layers=keras_rnn_spec.catalogue:GRU", "keras_rnn_spec/test_flags.py", modules=user_modules)
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+    assert "\nlayers: GRU (SPEC_LAYERS=keras_rnn_spec.catalogue:GRU)\n" in chosen.stdout
+    refused = run_pytest(tmp_path, None, "--collect-only", "--rnn-spec-layers=raising_module:LAYERS", "keras_rnn_spec/test_flags.py", modules=user_modules)
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("ERROR:")]
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR, refused.stdout + refused.stderr
+    assert errors and errors[0].startswith("ERROR: --rnn-spec-layers=raising_module:LAYERS: importing raising_module raised ZeroDivisionError"), errors
 
 
 def test_the_report_environment_names_keras_own_layers():
@@ -180,9 +191,9 @@ def test_the_report_environment_names_keras_own_layers():
 
 # -- a user layer that a copy through its config breaks
 
-BIDIRECTIONAL_CLAIM = "spec/test_bidirectional.py::test_returns_the_outputs_then_forward_states_then_backward_states"
-REFERENCE_CLAIM = "spec/test_reference.py::test_every_returned_tensor_matches_the_float64_reference"
-FLAGS_CLAIM = "spec/test_flags.py::test_configurations_agree_where_they_overlap"
+BIDIRECTIONAL_CLAIM = "keras_rnn_spec/test_bidirectional.py::test_returns_the_outputs_then_forward_states_then_backward_states"
+REFERENCE_CLAIM = "keras_rnn_spec/test_reference.py::test_every_returned_tensor_matches_the_float64_reference"
+FLAGS_CLAIM = "keras_rnn_spec/test_flags.py::test_configurations_agree_where_they_overlap"
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +221,7 @@ def failure_section(output: str, test: str) -> str:
 
 
 def claim_sentence(nodeid: str) -> str:
-    """The claim of a test 'spec/test_x.py::test_y': its docstring's first line."""
+    """The claim of a test 'keras_rnn_spec/test_x.py::test_y': its docstring's first line."""
     path, function = nodeid.split("::")
     module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
     return inspect.getdoc(getattr(module, function)).splitlines()[0]
@@ -265,7 +276,7 @@ def test_the_readme_template_passes_the_claims_that_copy_save_and_compute(tmp_pa
         tmp_path,
         "my_layer:LAYERS",
         f"{BIDIRECTIONAL_CLAIM}[MyRNN-concat-sequences]",
-        "spec/test_saving.py::test_the_loaded_model_returns_exactly_the_same_numbers[MyRNN-sequences-state]",
+        "keras_rnn_spec/test_saving.py::test_the_loaded_model_returns_exactly_the_same_numbers[MyRNN-sequences-state]",
         f"{REFERENCE_CLAIM}[MyRNN-sequences-state-call]",
         modules=tmp_path,
     )

@@ -7,7 +7,7 @@
 Each input is one run's results file (pytest-reportlog JSON lines, gzipped or not; the nox
 sessions write results/ENVIRONMENT.jsonl.gz), a run of the whole suite that finished. Verdicts are
 only comparable when the claims are the same, so only runs of one suite are merged: every file's
-suite revision must be a commit (spec/revision.py), and files from different commits are merged
+suite revision must be a commit (keras_rnn_spec/revision.py), and files from different commits are merged
 only when no file of the suite differs between those commits (this checkout's git tells). The
 document names the newest of them. Anything else is refused with one line naming the file, and
 nothing is written.
@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from spec.report_render import cell, chapters_from_results, claim_sentence, prose, results_from_reports, table
-from spec.revision import UNKNOWN, history_length, is_commit, suite_changes
+from keras_rnn_spec.report_render import cell, chapters_from_results, claim_sentence, prose, results_from_reports, table
+from keras_rnn_spec.revision import UNKNOWN, history_length, is_commit, suite_changes
 
-ROOT = Path(__file__).resolve().parents[1]  # the checkout whose git and spec/ are read
+ROOT = Path(__file__).resolve().parents[1]  # the checkout whose git and keras_rnn_spec/ are read
 DOCUMENT = "docs/compatibility.md"
 FINISHED = (0, 1)  # pytest's exit codes for a session that ran its selection to the end
 GZIP_MAGIC = b"\x1f\x8b"
@@ -276,12 +276,12 @@ def render(runs: list[Run], revision: str) -> str:
 
 
 def spec_claims(root: Path) -> set[tuple[str, str, str]]:
-    """(module, test, sentence) of every claim in root/spec, read without importing the modules:
-    every function named test_* in spec/test_*.py, its sentence its docstring's first line (the
-    function's name without one), as spec/report.py records them."""
+    """(module, test, sentence) of every claim in root/keras_rnn_spec, read without importing the modules:
+    every function named test_* in keras_rnn_spec/test_*.py, its sentence its docstring's first line (the
+    function's name without one), as keras_rnn_spec/report.py records them."""
     found = set()
-    for path in sorted((root / "spec").glob("test_*.py")):
-        module = path.relative_to(root).as_posix()
+    for path in sorted((root / "keras_rnn_spec").glob("test_*.py")):
+        module = path.name
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
                 found.add((module, node.name, claim_sentence(ast.get_docstring(node), node.name)))
@@ -336,7 +336,7 @@ def main(argv=None) -> int:
     arguments = parser.parse_args(argv)
     if arguments.check:
         problems = check(arguments.results, arguments.output or ROOT / DOCUMENT, ROOT)
-        print("\n".join(problems) or f"up to date: {len(arguments.results)} results files, the claims of spec/")
+        print("\n".join(problems) or f"up to date: {len(arguments.results)} results files, the claims of keras_rnn_spec/")
         return 1 if problems else 0
     document = merge(arguments.results, ROOT)
     if arguments.output is None:

@@ -1,0 +1,271 @@
+"""The recurrent layers under test, and the four flag combinations of the notes, as data.
+
+Claims are parametrized over `LAYERS` and `FLAGS`; adding a layer (a cell wrapped in RNN, a
+wrapper, a user's own layer) means adding an entry here, not touching the claims. SPEC_LAYERS
+replaces Keras' own layers by entries of the user's (README, "Your own layer"); the claims that
+need what an entry lacks (a reference, a cell), and those about Keras' own classes, then skip with
+the reason printed.
+"""
+
+import functools
+import importlib
+import traceback
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from keras_rnn_spec import reference
+from keras_rnn_spec.semantics import returned_by_reference, returned_names
+from keras_rnn_spec.subject import as_list, keras
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: entries are singletons
+class RecurrentLayer:
+    """One layer under test: how to make it, what states it returns, how to compute it in float64."""
+
+    name: str
+    layer_class: Callable  # a Keras layer class, or any callable taking the same arguments
+    state_names: tuple[str, ...]
+    # (weights, inputs, initial_state=None, **options) -> (sequence, [states]); None: no reference,
+    # and the claims that compare numbers with it are skipped with that reason.
+    reference: Callable | None
+    options: dict = field(default_factory=dict)  # constructor arguments beyond units and flags
+    # The cell class the layer runs, taking (units, **options): keras.layers.RNN(cell(units)) must
+    # return what the layer returns (chapter 15). None: that chapter skips the layer.
+    cell: Callable | None = None
+
+    def with_options(self, **options) -> "RecurrentLayer":
+        """The same layer with more constructor arguments, named after them: LSTM(go_backwards=True).
+
+        Make variants once, at module level: entries are compared by identity, so a variant made
+        anew for each test would defeat the observation cache.
+        """
+        described = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        return replace(self, name=f"{self.name}({described})", options={**self.options, **options})
+
+    def make(self, units: int, flags: "Flags"):
+        return self.layer_class(units, **self.options, **flags.kwargs())
+
+    def constructor_code(self, units: int, flags: "Flags") -> str:
+        """The Keras expression that makes this layer, for reproduction snippets."""
+        public = getattr(keras.layers, self.layer_class.__name__, None)
+        where = "keras.layers" if public is self.layer_class else self.layer_class.__module__
+        arguments = [str(units)]
+        arguments += [f"{k}={v!r}" for k, v in self.options.items()]
+        arguments += [f"{k}=True" for k, v in flags.kwargs().items() if v]
+        return f"{where}.{self.layer_class.__name__}({', '.join(arguments)})"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Flags:
+    """One of the notes' four configurations of return_sequences and return_state."""
+
+    return_sequences: bool
+    return_state: bool
+
+    def kwargs(self) -> dict:
+        return {"return_sequences": self.return_sequences, "return_state": self.return_state}
+
+    def __str__(self) -> str:
+        words = [w for w, on in (("sequences", self.return_sequences), ("state", self.return_state)) if on]
+        return "-".join(words) or "default"
+
+
+SIMPLE_RNN = RecurrentLayer(
+    "SimpleRNN", keras.layers.SimpleRNN, ("h",), reference.simple_rnn, cell=keras.layers.SimpleRNNCell
+)
+GRU = RecurrentLayer("GRU", keras.layers.GRU, ("h",), reference.gru, cell=keras.layers.GRUCell)
+LSTM = RecurrentLayer("LSTM", keras.layers.LSTM, ("h", "c"), reference.lstm, cell=keras.layers.LSTMCell)
+# GRU's other documented variant (the reset gate applied before the recurrent matmul); the
+# reference chapter checks it, the structural claims do not need it twice.
+GRU_RESET_BEFORE = RecurrentLayer(
+    "GRU(reset_after=False)",
+    keras.layers.GRU,
+    ("h",),
+    functools.partial(reference.gru, reset_after=False),
+    {"reset_after": False},
+    cell=keras.layers.GRUCell,
+)
+
+
+class SpecLayersError(ValueError):
+    """The layers option names no catalogue entries; the message says what it found instead."""
+
+
+def selected_layers(target: str) -> tuple[RecurrentLayer, ...]:
+    """The layers under test: Keras' own, or those named by SPEC_LAYERS=package.module:ATTRIBUTE.
+
+    The attribute is a RecurrentLayer or a list of them; see README, "Your own layer".
+    """
+    if not target:
+        return (SIMPLE_RNN, GRU, LSTM)
+    module_name, colon, attribute = target.partition(":")
+    if not colon:
+        raise SpecLayersError("no ':' between the module and the attribute")
+    if not (module_name and attribute):
+        raise SpecLayersError(f"no {'attribute after' if module_name else 'module before'} the ':'")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # the user's module runs here; whatever it raises is reported in one line
+        missing = isinstance(error, ModuleNotFoundError) and f"{module_name}.".startswith(f"{error.name}.")
+        problem = f"there is no module {error.name}" if missing else f"importing {module_name} raised {raised_where(error)}"
+        raise SpecLayersError(problem) from None
+    if not hasattr(module, attribute):
+        raise SpecLayersError(f"module {module_name} has no attribute {attribute}")
+    found = getattr(module, attribute)
+    if isinstance(found, RecurrentLayer):
+        return (found,)
+    if not isinstance(found, (list, tuple)):
+        raise SpecLayersError(f"{attribute} is {described(found)}")
+    if not found:
+        raise SpecLayersError(f"{attribute} is an empty {type(found).__name__}")
+    strays = [entry for entry in found if not isinstance(entry, RecurrentLayer)]
+    if strays:
+        raise SpecLayersError(f"{attribute} holds {described(strays[0])}")
+    return tuple(found)
+
+
+def described(value) -> str:
+    """What SPEC_LAYERS found instead of a RecurrentLayer, with the fix for a class (the likeliest mistake)."""
+    if isinstance(value, type):
+        return (
+            f"a class, not a catalogue entry: wrap it in keras_rnn_spec.catalogue.RecurrentLayer, "
+            f'as RecurrentLayer("{value.__name__}", {value.__name__}, state_names, reference), and name that'
+        )
+    shown = repr(value)
+    return f"{shown[:60] + '...' if len(shown) > 60 else shown}, not a RecurrentLayer"
+
+
+def raised_where(error: Exception) -> str:
+    """'ZeroDivisionError: division by zero (at my_layer.py:3)': the error and where it was raised."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if not frame.filename.startswith("<frozen")]
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+# The layers under test, chosen at configure time by keras_rnn_spec/plugin.py (`select`) before any
+# chapter is imported: the chapters parametrize over these names when pytest imports them.
+SPEC_LAYERS = ""  # the MODULE:ATTRIBUTE they were chosen by, "" for Keras' own
+LAYERS = (SIMPLE_RNN, GRU, LSTM)
+KERAS_OWN_LAYERS = True
+LAYER_VARIANTS = (*LAYERS, GRU_RESET_BEFORE)
+
+
+def select(target: str) -> str:
+    """Make the layers `target` names (MODULE:ATTRIBUTE, or "" for Keras' own) the layers under test;
+    return what is wrong with `target` instead ("" when nothing is)."""
+    global SPEC_LAYERS, LAYERS, KERAS_OWN_LAYERS, LAYER_VARIANTS
+    try:
+        layers = selected_layers(target)
+    except SpecLayersError as problem:
+        return str(problem)
+    SPEC_LAYERS, LAYERS = target, layers
+    KERAS_OWN_LAYERS = LAYERS == (SIMPLE_RNN, GRU, LSTM)
+    LAYER_VARIANTS = (*LAYERS, GRU_RESET_BEFORE) if KERAS_OWN_LAYERS else LAYERS
+    return ""
+
+
+def layers_under_test() -> str:
+    """The layers under test, in words, for the report header and the report's environment table."""
+    names = ", ".join(str(layer) for layer in LAYERS)
+    return f"{names} (Keras' own)" if KERAS_OWN_LAYERS else f"{names} (SPEC_LAYERS={SPEC_LAYERS})"
+
+
+@functools.cache  # entries are hashed by identity; a failing layer fails many claims
+def config_copy_problem(layer: RecurrentLayer) -> str:
+    """What goes wrong when `layer` is copied through its config, as Bidirectional and .keras saving
+    copy it (keras.layers.deserialize(keras.layers.serialize(layer))), or "" when nothing does."""
+    try:
+        made = layer.make(2, SEQUENCES_STATE)
+    except Exception as error:
+        return (
+            f"Making {layer} as the spec does, {layer.constructor_code(2, SEQUENCES_STATE)}, raised "
+            f"{type(error).__name__}: {error}. The spec calls layer_class(units, return_sequences=..., "
+            "return_state=..., **options), options being keras.layers.RNN's keyword arguments "
+            '(README, "Your own layer").'
+        )
+    inputs = np.random.default_rng(0).normal(size=(2, 3, 4)).astype("float32")
+    try:
+        outputs = as_list(made(inputs))
+    except Exception:
+        return ""  # the layer itself fails: the claim's own error says how
+    name = type(made).__name__
+    owner = next(cls for cls in type(made).__mro__ if "from_config" in vars(cls))
+    from_config = f"{owner.__name__}.from_config" + ("" if owner is type(made) else f", which {name} inherits,")
+    lead = f"{name} does not survive the copy through its config that Bidirectional and .keras saving make"
+    fix = (
+        f"Register {name} with keras.saving.register_keras_serializable, and give it a get_config that "
+        "returns its constructor's arguments (without 'cell') and a from_config that calls "
+        'cls(**config): README, "Your own layer", has a template.'
+    )
+    try:
+        config = keras.layers.serialize(made)
+    except Exception as error:
+        return f"{lead}: its get_config raised {type(error).__name__}: {error}. {fix}"
+    try:
+        copy = keras.layers.deserialize(config)
+    except Exception as error:
+        return f"{lead}: {from_config} raised {type(error).__name__}: {error}, given get_config()'s config. {fix}"
+    copied = f"the copy that {from_config} makes"
+    try:
+        copy.build(inputs.shape)
+        copy.set_weights(made.get_weights())
+        copied_outputs = as_list(copy(inputs))
+    except Exception as error:
+        return f"{lead}: {copied} raised {type(error).__name__}: {error}. {fix}"
+    shapes, copied_shapes = ([list(np.shape(o)) for o in found] for found in (outputs, copied_outputs))
+    if copied_shapes != shapes:
+        return f"{lead}: {copied} returns tensors of shapes {copied_shapes}, the layer {shapes}. {fix}"
+    if not all(map(np.array_equal, copied_outputs, outputs)):
+        return f"{lead}: {copied} computes other numbers than the layer from the same weights and inputs. {fix}"
+    return ""
+
+
+def reference_of(layer: RecurrentLayer) -> Callable:
+    """The layer's float64 reference; a layer the catalogue gives none skips the claim that needs it."""
+    if layer.reference is None:
+        pytest.skip(f"{layer} has no float64 reference in the catalogue")
+    return layer.reference
+
+
+def reference_outputs(case, weights, inputs) -> tuple[list[str], list]:
+    """What the case returns by its layer's float64 reference, run on `weights` and `inputs`:
+    (names, arrays), in order."""
+    sequence, states = reference_of(case.layer)(weights, inputs)
+    return returned_names(case), returned_by_reference(case, sequence, states)
+
+
+def keras_classes_marks(what: str) -> list:
+    """The marks of claims about Keras' own classes (what: which ones): `keras_classes`, which
+    `-m "not keras_classes"` deselects, and a skip with that reason when the layers under test are a
+    user's (the claim says nothing about them)."""
+    return [
+        pytest.mark.keras_classes,
+        pytest.mark.skipif(
+            not KERAS_OWN_LAYERS,
+            reason=f"about Keras' own {what}, not the layers under test (SPEC_LAYERS={SPEC_LAYERS})",
+        ),
+    ]
+
+
+def about_keras_own_classes(what: str) -> Callable:
+    """Marks a claim about Keras' own classes (see `keras_classes_marks`)."""
+
+    def marked(test):
+        for mark in keras_classes_marks(what):
+            test = mark(test)
+        return test
+
+    return marked
+
+
+DEFAULT = Flags(return_sequences=False, return_state=False)
+SEQUENCES = Flags(return_sequences=True, return_state=False)
+STATE = Flags(return_sequences=False, return_state=True)
+SEQUENCES_STATE = Flags(return_sequences=True, return_state=True)
+FLAGS = (DEFAULT, SEQUENCES, STATE, SEQUENCES_STATE)

@@ -1,0 +1,260 @@
+"""Masked runs for chapters 9 and 10: padded batches, the ways a mask reaches a recurrent layer,
+and the mask the next layer receives.
+
+A mask reaches the layer from one of three sources (the RNN docstrings' `mask` call argument and
+their "Masking" section):
+- "argument": `layer(x, mask=mask)`, a direct call;
+- "Masking": `keras.layers.Masking(0.0)` before the layer, padded steps all zeros;
+- "Embedding": `keras.layers.Embedding(..., mask_zero=True)` on token ids, 0 for padding.
+The last two run in a functional model called directly (`model(x)`), the documented route along
+which Keras propagates masks from layer to layer.
+
+What the next layer receives is read the way a user's own layer would: an identity layer whose
+`call` takes a `mask` argument is applied to every returned tensor and keeps what Keras hands it.
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from keras_rnn_spec.catalogue import LAYERS, SEQUENCES_STATE, RecurrentLayer, reference_of
+from keras_rnn_spec.observe import (
+    DATA_SEED,
+    Case,
+    Dims,
+    inputs_for,
+    returned_code,
+    seeding_code,
+    set_seeded_weights,
+    snippet_imports,
+    snippet_names,
+)
+from keras_rnn_spec.semantics import returned_by_reference, returned_names
+from keras_rnn_spec.subject import as_list, keras, to_numpy
+
+MASK_DIMS = Dims(batch=4, timesteps=6, features=3, units=5)
+# One batch holds rows of different valid lengths: a full row, two padded rows and a row with no
+# valid step at all.
+VALID_LENGTHS = (6, 4, 1, 0)
+ROW_NAMES = ("full row", "4 valid steps", "1 valid step", "fully masked row")
+FULLY_MASKED_ROW = VALID_LENGTHS.index(0)
+PADDINGS = ("right", "left")
+VOCABULARY = 10  # token ids 1..9; 0 is padding
+EMBEDDING_SEED = 11
+
+# The go_backwards variants both chapters run, made once (catalogue entries compare by identity,
+# so the observation cache shares their runs), and the forward layer of each.
+FORWARD_OF = {layer.with_options(go_backwards=True): layer for layer in LAYERS}
+BACKWARD_LAYERS = tuple(FORWARD_OF)
+
+# The layer options the float64 reference also takes (reference.py's scan).
+REFERENCE_OPTIONS = ("go_backwards", "zero_output_for_mask")
+
+
+def padding_mask(padding: str, dims: Dims = MASK_DIMS) -> np.ndarray:
+    """Boolean (batch, timesteps), True at valid steps: VALID_LENGTHS steps at the start or the end."""
+    steps = np.arange(dims.timesteps)
+    lengths = np.array(VALID_LENGTHS)[:, None]
+    return steps < lengths if padding == "right" else steps >= dims.timesteps - lengths
+
+
+def valid_steps(row: int, padding: str, dims: Dims = MASK_DIMS) -> slice:
+    """The steps of a row that its mask keeps."""
+    length = VALID_LENGTHS[row]
+    return slice(0, length) if padding == "right" else slice(dims.timesteps - length, dims.timesteps)
+
+
+def embedding_table(dims: Dims) -> np.ndarray:
+    return np.random.default_rng(EMBEDDING_SEED).normal(size=(VOCABULARY, dims.features)).astype("float32")
+
+
+def token_ids(padding: str, dims: Dims) -> np.ndarray:
+    ids = np.random.default_rng(DATA_SEED).integers(1, VOCABULARY, size=(dims.batch, dims.timesteps))
+    return ids * padding_mask(padding, dims)
+
+
+def reference_run(layer: RecurrentLayer, weights, inputs, mask=None):
+    """The float64 reference with the layer's own go_backwards and zero_output_for_mask options."""
+    options = {k: v for k, v in layer.options.items() if k in REFERENCE_OPTIONS}
+    return reference_of(layer)(weights, inputs, mask=mask, **options)
+
+
+def reference_outputs(case: Case, observed, mask=None) -> tuple[list[str], list[np.ndarray]]:
+    """Names and float64 reference values of the tensors the case returns, in order."""
+    sequence, states = reference_run(case.layer, observed.weights, observed.inputs, mask)
+    return returned_names(case), returned_by_reference(case, sequence, states)
+
+
+@dataclass(frozen=True)
+class MaskedCase(Case):
+    """A case whose batch is padded on one side, with the mask given through one of the three sources."""
+
+    dims: Dims = MASK_DIMS
+    padding: str = "right"
+    source: str = "argument"
+
+    def __str__(self) -> str:
+        return f"{self.layer}-{self.flags}-{self.padding}-padded-via-{self.source}"
+
+    def describe(self) -> str:
+        layer = self.layer.constructor_code(self.dims.units, self.flags)
+        via = {
+            "argument": "mask= in a direct layer call",
+            "Masking": "a Masking(0.0) layer in a functional model called directly",
+            "Embedding": "Embedding(mask_zero=True) in a functional model called directly",
+        }[self.source]
+        d = self.dims
+        data = f"token ids {(d.batch, d.timesteps)}" if self.source == "Embedding" else f"input {d.input_shape}"
+        return (
+            f"{layer}, {self.padding}-padded rows of valid lengths {VALID_LENGTHS}, mask via {via}, "
+            f"{data}, seeded uniform weights"
+        )
+
+    def snippet(self) -> str:
+        d = self.dims
+        lengths = np.array(VALID_LENGTHS)[:, None].tolist()
+        kept = "steps < lengths" if self.padding == "right" else f"steps >= {d.timesteps} - lengths"
+        lines = [
+            *snippet_imports(self.layer),
+            f"steps, lengths = np.arange({d.timesteps}), np.array({lengths})",
+            f"mask = {kept}",
+            f"layer = {self.layer.constructor_code(d.units, self.flags)}",
+        ]
+        data = f"np.random.default_rng({DATA_SEED}).normal(size={d.input_shape}).astype('float32')"
+        if self.source == "argument":
+            lines += [f"x = {data}", f"layer.build({d.input_shape})"]
+        elif self.source == "Masking":
+            lines += [
+                f"x = {data} * mask[..., None]",
+                f"inputs = keras.Input(shape=({d.timesteps}, {d.features}))",
+                "model = keras.Model(inputs, layer(keras.layers.Masking(0.0)(inputs)))",
+            ]
+        else:
+            lines += [
+                f"x = np.random.default_rng({DATA_SEED}).integers(1, {VOCABULARY}, size={(d.batch, d.timesteps)}) * mask",
+                f"inputs = keras.Input(shape=({d.timesteps},), dtype='int32')",
+                f"embedding = keras.layers.Embedding({VOCABULARY}, {d.features}, mask_zero=True)",
+                "model = keras.Model(inputs, layer(embedding(inputs)))",
+                f"embedding.set_weights([np.random.default_rng({EMBEDDING_SEED}).normal(size=({VOCABULARY}, "
+                f"{d.features})).astype('float32')])",
+            ]
+        run = "layer(x, mask=mask)" if self.source == "argument" else "model(x)"
+        names = snippet_names(self.flags, self.layer.state_names)
+        return "\n".join([*lines, seeding_code(), *returned_code(names, run)])
+
+
+def masked_cases(layers, flags, paddings=PADDINGS, sources=("argument",)) -> list[MaskedCase]:
+    """Every combination, for parametrize(..., ids=str): `LSTM-state-right-padded-via-argument`."""
+    return [
+        MaskedCase(layer, flag, "call" if source == "argument" else "model", padding=padding, source=source)
+        for layer in layers
+        for flag in flags
+        for padding in paddings
+        for source in sources
+    ]
+
+
+class MaskReceiver(keras.layers.Layer):
+    """An identity layer that keeps the mask Keras hands it, as any layer after the RNN would get it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.received = None
+
+    def call(self, inputs, mask=None):
+        self.received = mask
+        return inputs
+
+
+@dataclass(frozen=True)
+class MaskedObservation:
+    """What a masked run returned, the float inputs the layer processed, and the masks passed on."""
+
+    outputs: list[np.ndarray]
+    weights: list[np.ndarray]
+    inputs: np.ndarray  # for Embedding: the embedded vectors, looked up in numpy
+    mask: np.ndarray
+    passed_on: list[np.ndarray | None]  # per returned tensor: the mask the next layer received
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.outputs[0]
+
+    @property
+    def states(self) -> list[np.ndarray]:
+        return self.outputs[1:]
+
+
+def _tensors(returned) -> list:
+    return list(returned) if isinstance(returned, (list, tuple)) else [returned]
+
+
+def _run_with_mask_argument(case: MaskedCase, layer, mask):
+    """layer(x, mask=mask), then each returned tensor through its own MaskReceiver, eagerly."""
+    x = inputs_for(case.dims)
+    layer.build(case.dims.input_shape)
+    set_seeded_weights(layer, case)
+    returned = _tensors(layer(x, mask=mask))
+    receivers = [MaskReceiver() for _ in returned]
+    for receiver, tensor in zip(receivers, returned):
+        receiver(tensor)
+    return as_list(returned), x, receivers
+
+
+def _run_in_a_model(case: MaskedCase, layer, mask):
+    """Masking or Embedding, the layer, a MaskReceiver per returned tensor: a model called directly."""
+    dims = case.dims
+    if case.source == "Masking":
+        inputs = keras.Input(shape=(dims.timesteps, dims.features))
+        returned = _tensors(layer(keras.layers.Masking(0.0)(inputs)))
+        data = processed = inputs_for(dims) * mask[..., None]
+    else:
+        inputs = keras.Input(shape=(dims.timesteps,), dtype="int32")
+        embedding = keras.layers.Embedding(VOCABULARY, dims.features, mask_zero=True)
+        returned = _tensors(layer(embedding(inputs)))
+        embedding.set_weights([embedding_table(dims)])
+        data = token_ids(case.padding, dims)
+        processed = embedding_table(dims)[data]
+    receivers = [MaskReceiver() for _ in returned]
+    model = keras.Model(inputs, [receiver(tensor) for receiver, tensor in zip(receivers, returned)])
+    set_seeded_weights(layer, case)
+    for receiver in receivers:
+        receiver.received = None  # forget the symbolic mask seen while the model was built
+    return as_list(model(data)), processed, receivers
+
+
+def run_masked(case: MaskedCase) -> MaskedObservation:
+    """Build the case's layer with seeded weights and run it once on its padded batch."""
+    mask = padding_mask(case.padding, case.dims)
+    layer = case.layer.make(case.dims.units, case.flags)
+    run = _run_with_mask_argument if case.source == "argument" else _run_in_a_model
+    outputs, processed, receivers = run(case, layer, mask)
+    passed_on = [None if r.received is None else to_numpy(r.received).astype(bool) for r in receivers]
+    weights = [np.asarray(w) for w in layer.get_weights()]
+    return MaskedObservation(outputs, weights, np.asarray(processed), mask, passed_on)
+
+
+@functools.cache
+def observe_masked(case: MaskedCase) -> MaskedObservation:
+    """`run_masked(case)`, computed once per session."""
+    return run_masked(case)
+
+
+@functools.cache
+def unpadded_rows(layer: RecurrentLayer, padding: str, dims: Dims = MASK_DIMS) -> list:
+    """The same layer (same seeded weights, no mask) run on each row's valid steps alone.
+
+    Returns, per row, the returned tensors [sequence, *states] of a return_sequences=True,
+    return_state=True layer on the batch of that one row, or None for a row with no valid step.
+    """
+    x = inputs_for(dims)
+    case = Case(layer, SEQUENCES_STATE, "call", dims)
+    plain = layer.make(dims.units, SEQUENCES_STATE)
+    plain.build(dims.input_shape)
+    set_seeded_weights(plain, case)
+    return [
+        as_list(plain(x[row : row + 1, valid_steps(row, padding, dims)])) if VALID_LENGTHS[row] else None
+        for row in range(dims.batch)
+    ]

@@ -1,0 +1,195 @@
+"""Build a layer with seeded weights, run it along one path, and keep what it returned.
+
+The paths are the notes' own (`Model(...).predict`) and a direct call of the layer on a numpy
+array. Weights are drawn from a seeded numpy generator and set with `set_weights`, so they are
+random and non-constant (constant initialisers make every unit and gate alike and hide a swapped
+gate order) and identical on every Keras version and backend, which seeded Keras initialisers
+are not.
+"""
+
+import functools
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from keras_rnn_spec.catalogue import DEFAULT, Flags, RecurrentLayer
+from keras_rnn_spec.subject import as_list, keras
+
+DATA_SEED = 2  # the seed of the notes' reset_graph
+WEIGHT_SEED = 7
+WEIGHT_SCALE = 0.5  # weights ~ U(-0.5, 0.5): gates stay away from saturation, so errors show
+
+PATHS = ("predict", "call")
+# The module of a call in constructor code: "examples.coupled_lstm" in "examples.coupled_lstm.CoupledLSTM(5)".
+CALLED_MODULE = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.\w+\(")
+
+
+@dataclass(frozen=True)
+class Dims:
+    """Input and layer sizes: (batch, timesteps, features) in, `units` wide."""
+
+    batch: int
+    timesteps: int
+    features: int
+    units: int
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.batch, self.timesteps, self.features)
+
+
+NOTES_DIMS = Dims(batch=2, timesteps=10, features=3, units=5)  # the notebook's cell 2
+
+
+@dataclass(frozen=True)
+class Case:
+    """One layer, in one flag configuration, run along one path, on inputs of given sizes."""
+
+    layer: RecurrentLayer
+    flags: Flags
+    path: str
+    dims: Dims = NOTES_DIMS
+    known_timesteps: bool = True  # False: the model's Input has shape (None, features)
+    # None: weights from the seeded numpy generator. A number: keras.utils.set_random_seed(number)
+    # before the layer is made, and the layer's default initialisers kept (the notes' reset_graph).
+    keras_seed: int | None = None
+
+    def with_flags(self, flags: Flags) -> "Case":
+        return replace(self, flags=flags)
+
+    def __str__(self) -> str:
+        return f"{self.layer}-{self.flags}-{self.path}"
+
+    def describe(self) -> str:
+        layer = self.layer.constructor_code(self.dims.units, self.flags)
+        if self.path == "call":
+            via = "a direct layer call"
+        else:
+            timesteps = self.dims.timesteps if self.known_timesteps else None
+            via = f"Model(...).predict with Input(shape=({timesteps}, {self.dims.features}))"
+        weights = "default initialisers" if self.keras_seed is not None else "seeded uniform weights"
+        return f"{layer} via {via}, input {self.dims.input_shape}, {weights}"
+
+    def snippet(self) -> str:
+        """A few lines of Keras code that recompute what `run(case)` returns, bound to the names `snippet_names` gives."""
+        shape = self.dims.input_shape
+        timesteps = self.dims.timesteps if self.known_timesteps else None
+        lines = [
+            *snippet_imports(self.layer),
+            f"x = np.random.default_rng({DATA_SEED}).normal(size={shape}).astype('float32')",
+        ]
+        if self.keras_seed is not None:
+            lines.append(f"keras.utils.set_random_seed({self.keras_seed})")
+        lines.append(f"layer = {self.layer.constructor_code(self.dims.units, self.flags)}")
+        if self.path == "predict":
+            lines += [
+                f"inputs = keras.Input(shape=({timesteps}, {self.dims.features}))",
+                "model = keras.Model(inputs, layer(inputs))",
+            ]
+        else:
+            lines.append(f"layer.build({shape})")
+        if self.keras_seed is None:
+            lines.append(seeding_code())
+        run = "model.predict(x, verbose=0)" if self.path == "predict" else "layer(x)"
+        return "\n".join([*lines, *returned_code(snippet_names(self.flags, self.layer.state_names), run)])
+
+
+def snippet_imports(*layers: RecurrentLayer) -> list[str]:
+    """A snippet's import lines: numpy, Keras as this run imports it, and every other module the layers'
+    constructor code names (a SPEC_LAYERS layer's, a user's cell's), so that the snippet runs when pasted."""
+    lines = ["import numpy as np", "import keras" if keras.__name__ == "keras" else f"import {keras.__name__} as keras"]
+    for layer in layers:
+        for module in CALLED_MODULE.findall(layer.constructor_code(1, DEFAULT)):
+            if module.split(".")[0] != "keras" and f"import {module}" not in lines:
+                lines.append(f"import {module}")
+    return lines
+
+
+def seeding_code(layer: str = "layer", seed: int = WEIGHT_SEED) -> str:
+    """The snippet line that sets `layer`'s weights as `set_seeded_weights` does."""
+    return (
+        f"rng = np.random.default_rng({seed}); {layer}.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, "
+        f"w.shape).astype('float32') for w in {layer}.get_weights()])"
+    )
+
+
+def snippet_names(flags: Flags, state_names: tuple[str, ...]) -> list[str]:
+    """The names a snippet binds what the layer returns to: output (sequence with
+    return_sequences=True), then the states (h, c) with return_state=True. A claim's check uses them."""
+    return ["sequence" if flags.return_sequences else "output", *(state_names if flags.return_state else ())]
+
+
+def returned_code(names: list[str], run: str) -> list[str]:
+    """The snippet lines that run `run`, bind what it returns to `names`, and print it."""
+    bound = ", ".join(names)
+    return [f"{bound} = {run}", f"print({bound}, sep='\\n\\n')" if len(names) > 1 else f"print({bound})"]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one run returned, with the weights and inputs it ran on."""
+
+    outputs: list[np.ndarray]
+    weights: list[np.ndarray]
+    inputs: np.ndarray
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.outputs[0]
+
+    @property
+    def states(self) -> list[np.ndarray]:
+        return self.outputs[1:]
+
+
+def inputs_for(dims: Dims, seed: int = DATA_SEED) -> np.ndarray:
+    """N(0, 1) data of the given sizes, as in the notes, in float32."""
+    return np.random.default_rng(seed).normal(size=dims.input_shape).astype("float32")
+
+
+def set_seeded_weights(layer, case: Case) -> None:
+    if case.keras_seed is None:
+        rng = np.random.default_rng(WEIGHT_SEED)
+        layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in layer.get_weights()])
+
+
+def build(case: Case):
+    """The layer with seeded weights, and the function that runs it along the case's path."""
+    if case.keras_seed is not None:
+        keras.utils.set_random_seed(case.keras_seed)
+    layer = case.layer.make(case.dims.units, case.flags)
+    if case.path == "predict":
+        timesteps = case.dims.timesteps if case.known_timesteps else None
+        inputs = keras.Input(shape=(timesteps, case.dims.features))
+        model = keras.Model(inputs, layer(inputs))
+        set_seeded_weights(layer, case)
+        return layer, lambda x: model.predict(x, verbose=0)
+    layer.build(case.dims.input_shape)
+    set_seeded_weights(layer, case)
+    return layer, layer
+
+
+def run(case: Case, inputs: np.ndarray | None = None) -> Observation:
+    """Build the case's layer and run it once on `inputs` (default: the case's seeded data)."""
+    x = inputs_for(case.dims) if inputs is None else inputs
+    layer, forward = build(case)
+    return Observation(as_list(forward(x)), [np.asarray(w) for w in layer.get_weights()], x)
+
+
+@functools.cache
+def observe(case: Case) -> Observation:
+    """`run(case)`, computed once per session: many claims read the same observation."""
+    return run(case)
+
+
+def cases(layers=None, flags=None, paths=PATHS, dims: Dims = NOTES_DIMS) -> list[Case]:
+    """Every combination, for parametrize(..., ids=str): ids read like `LSTM-sequences-state-predict`."""
+    from keras_rnn_spec.catalogue import FLAGS, LAYERS
+
+    return [
+        Case(layer, flag, path, dims)
+        for layer in (LAYERS if layers is None else layers)
+        for flag in (FLAGS if flags is None else flags)
+        for path in paths
+    ]

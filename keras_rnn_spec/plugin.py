@@ -1,0 +1,153 @@
+"""The pytest plugin that runs the spec: installed as the `pytest11` entry point, listed in the
+repository's conftest.py.
+
+It is loaded into every pytest run of an environment that has the package, so it is light: it
+imports neither Keras nor the chapters, and does nothing unless the run selects the spec
+(`pytest --pyargs keras_rnn_spec`, a path in or above the package's folder in a clone). Then, at
+configure time, it reads the layers under test (--rnn-spec-layers, or SPEC_LAYERS) and registers the
+spec's session hooks and fixtures (keras_rnn_spec/session.py), its known differences (the packaged
+table merged with --rnn-spec-differences files) and, when a report path is given (--spec-report, or
+the `spec_report` ini option as the repository's pytest.ini sets it), the report.
+
+A run that selects the spec leaves the user's own warning filters and Hypothesis profile as they are:
+the spec's property claims carry their Hypothesis settings themselves.
+"""
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "keras_rnn_spec"
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_REPORT = "reports/spec.md"
+LAYERS_FORM = (
+    "--rnn-spec-layers (or SPEC_LAYERS) must be package.module:ATTRIBUTE, naming a "
+    "keras_rnn_spec.catalogue.RecurrentLayer or a list of them, importable from the directory pytest "
+    'runs in (README, "Your own layer")'
+)
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("keras-rnn-spec", "the Keras recurrent layers spec (keras_rnn_spec)")
+    group.addoption(
+        "--rnn-spec-layers",
+        metavar="MODULE:ATTRIBUTE",
+        default=None,
+        help="the layers under test: a keras_rnn_spec.catalogue.RecurrentLayer or a list of them "
+        "(default: the SPEC_LAYERS environment variable, else Keras' SimpleRNN, GRU and LSTM)",
+    )
+    group.addoption(
+        "--rnn-spec-differences",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="a TOML file of your own known differences, in the packaged table's format, merged with it "
+        "(repeatable; relative to the directory pytest runs in)",
+    )
+    group.addoption(
+        "--spec-report",
+        metavar="PATH",
+        default=None,
+        help=f"write the Markdown spec report to PATH, relative to the rootdir (the repository's pytest.ini "
+        f"sets {DEFAULT_REPORT}, with its results file; elsewhere no report is written unless asked)",
+    )
+    group.addoption(
+        "--spec", action="store_true", help="print the claims chapter by chapter, with the cases each passed or failed for"
+    )
+    parser.addini("spec_report", "the spec report's default path, relative to the rootdir (none: no report)")
+    parser.addini(
+        "known_differences", "a known differences table that replaces the packaged one, relative to the rootdir"
+    )
+
+
+def package_path(name: str) -> Path | None:
+    """Where --pyargs finds a module or package `name` (its folder or file), or None."""
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if found is None:
+        return None
+    if found.submodule_search_locations:
+        return Path(list(found.submodule_search_locations)[0]).resolve()
+    return Path(found.origin).resolve() if found.origin else None
+
+
+def arg_paths(config) -> list[Path]:
+    """The paths the run's arguments name (a --pyargs module by where it is), without ::selections."""
+    paths = []
+    for arg in config.args:
+        target = arg.split("::")[0]
+        found = package_path(target) if config.option.pyargs and not os.path.exists(target) else None
+        paths.append(found or (config.invocation_params.dir / target).resolve())
+    return paths
+
+
+def installed() -> bool:
+    """Whether the package runs from an installation (its folder is then never a test path's child)."""
+    return any(part in ("site-packages", "dist-packages") for part in PACKAGE_DIR.parts)
+
+
+def selects_the_spec(config) -> bool:
+    """Whether the run's arguments name the spec: its folder, a path in it, or (in a clone) a path above it."""
+    for path in arg_paths(config):
+        if path == PACKAGE_DIR or PACKAGE_DIR in path.parents:
+            return True
+        if path in PACKAGE_DIR.parents and not installed():
+            return True
+    return False
+
+
+def covers_the_whole_spec(config) -> bool:
+    """Whether the run's arguments name the spec's folder or a folder above it (not one chapter)."""
+    return any(path == PACKAGE_DIR or path in PACKAGE_DIR.parents for path in arg_paths(config) if "::" not in str(path))
+
+
+def layers_target(config) -> str:
+    """The --rnn-spec-layers value, else SPEC_LAYERS, else "" (Keras' own layers)."""
+    option = config.option.rnn_spec_layers
+    return option if option is not None else os.environ.get("SPEC_LAYERS", "")
+
+
+def report_path(config) -> str:
+    return config.option.spec_report or config.getini("spec_report") or ""
+
+
+@pytest.hookimpl(tryfirst=True)  # before any plugin opens a file (pytest-reportlog's results)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "export: chapter 22, after export (-m \"not export\" leaves it out)")
+    config.addinivalue_line(
+        "markers",
+        "keras_classes: a claim about Keras' own classes, not the layers under test "
+        '(-m "not keras_classes" leaves them out)',
+    )
+    if not selects_the_spec(config):
+        return
+    # The user's layer module is imported from the directory pytest runs in, as `python -m pytest` would.
+    invocation_dir = str(config.invocation_params.dir)
+    if invocation_dir not in sys.path:
+        sys.path.append(invocation_dir)
+    # Keras is imported only for a run of the spec, under pytest's capture: TensorFlow's C++ start-up
+    # log (CUDA probing, oneDNN notices) would otherwise bury the report header.
+    capture = config.pluginmanager.getplugin("capturemanager")
+    capture.resume_global_capture()
+    try:
+        from keras_rnn_spec import catalogue
+    finally:
+        capture.suspend_global_capture()
+        capture.read_global_capture()
+
+    target = layers_target(config)
+    problem = catalogue.select(target)
+    if problem:
+        raise pytest.UsageError(f"{'--rnn-spec-layers' if config.option.rnn_spec_layers is not None else 'SPEC_LAYERS'}={target}: {problem}. {LAYERS_FORM}.")
+    from keras_rnn_spec import differences, report, session  # read the selection: imported after it
+
+    for name, module in (("keras_rnn_spec.session", session), ("keras_rnn_spec.differences", differences)):
+        if not config.pluginmanager.is_registered(module):
+            config.pluginmanager.register(module, name)
+    if (report_path(config) or config.option.spec) and not config.pluginmanager.is_registered(report):
+        config.pluginmanager.register(report, "keras_rnn_spec.report")

@@ -1,0 +1,579 @@
+"""Render a run's test reports as the spec: Markdown for a reader, short lines for the terminal.
+
+The input is the run's test reports in pytest's serialized form (`pytest_report_to_serializable`,
+the same objects pytest-reportlog writes to the results file, one per line). keras_rnn_spec/report.py gives
+every test a user property named "spec" with its chapter, claim, case and environment; the verify
+helper adds one (what, observation) property per comparison. A test's phases (setup, call,
+teardown) are combined into one `Result`. Nothing here imports Keras, so a results file can be
+rendered, or merged with others, without the subject installed.
+"""
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+META = "spec"  # the user property that carries a test's metadata
+
+
+def claim_sentence(docstring: str | None, test: str) -> str:
+    """A claim's sentence: its test's docstring's first line (the test's name where it has none)."""
+    return docstring.strip().splitlines()[0] if docstring and docstring.strip() else test
+
+# How each outcome reads, in the order the counts are listed.
+OUTCOMES = ("failed", "error", "xpassed", "xfailed", "skipped", "passed")
+BAD = ("failed", "error")
+# When phases disagree, the worse outcome stands; among equals, the first (a call's failure stays
+# the reason even if teardown fails too).
+RANK = {"passed": 0, "xpassed": 1, "skipped": 2, "xfailed": 2, "failed": 3, "error": 3}
+
+# The environment's rows, in this order and with these labels (others follow under their own names).
+ENVIRONMENT_LABELS = {
+    "python": "Python",
+    "tensorflow": "TensorFlow",
+    "keras": "Keras",
+    "backend": "backend",
+    "devices": "devices",
+    "numpy": "numpy",
+    "suite revision": "suite revision",
+}
+
+MAX_OBSERVATIONS_IN_A_CELL = 4
+MAX_MESSAGE = 200  # characters of an exception's message in a table cell (the results file keeps 400)
+NOTEBOOK_EXAMPLE = "notebook example"  # the observation keras_rnn_spec/test_notebook.py records for the opening
+EXPORT_LISTING = "what the runtime lists"  # chapter 22's record of one route's inputs and outputs, for its tables
+
+
+@dataclass
+class Result:
+    """One test with its phases combined: the verdict, why, and what it observed."""
+
+    nodeid: str
+    meta: dict
+    outcome: str = "passed"  # one of OUTCOMES
+    detail: str = ""  # the failure message, or the skip or xfail reason
+    observations: list = field(default_factory=list)  # (what, value), in the order recorded
+
+    @property
+    def case(self) -> str:
+        return self.meta.get("case", "")
+
+
+@dataclass
+class Claim:
+    """One claim test: its sentence and the results of its cases."""
+
+    test: str
+    sentence: str
+    details: str = ""
+    snippet: str = ""
+    snippet_case: str = ""  # the case whose code the snippet is; empty for a docstring's snippet
+    results: list = field(default_factory=list)
+
+
+@dataclass
+class Chapter:
+    """One claim module."""
+
+    module: str
+    number: int | None
+    title: str
+    intro: str = ""
+    claims: dict = field(default_factory=dict)  # test name -> Claim, in the order of the run
+
+    @property
+    def heading(self) -> str:
+        return f"Chapter {self.number}: {self.title}" if self.number is not None else self.module
+
+    @property
+    def results(self) -> list:
+        return [result for claim in self.claims.values() for result in claim.results]
+
+
+# ---------------------------------------------------------------------------------------------
+# From serialized reports to results, chapters and claims
+
+
+def results_from_reports(reports) -> list[Result]:
+    """Combine the phases of each test into one Result, in the order the tests were collected."""
+    results: dict[str, Result] = {}
+    for report in reports:
+        if report.get("$report_type") != "TestReport":
+            continue
+        properties = report.get("user_properties")
+        properties = [tuple(p) for p in properties] if isinstance(properties, list) else []
+        meta = next((value for name, value in properties if name == META), None)
+        nodeid = report["nodeid"]
+        result = results.setdefault(nodeid, Result(nodeid, meta or _meta_from_nodeid(nodeid)))
+        if meta and len(meta) > len(result.meta):  # the phase that carries the documentation fields
+            result.meta = meta
+        observations = [(name, value) for name, value in properties if name != META]
+        if len(observations) >= len(result.observations):  # a later phase holds all of them
+            result.observations = observations
+        outcome, detail = _phase_outcome(report)
+        if RANK[outcome] > RANK[result.outcome]:
+            result.outcome, result.detail = outcome, detail
+    return sorted(results.values(), key=lambda r: (r.meta.get("order", 0), r.nodeid))
+
+
+def _meta_from_nodeid(nodeid: str) -> dict:
+    """What a test without the "spec" property can still be named by."""
+    module, _, name = nodeid.partition("::")
+    test = name.split("[")[0]
+    return {"module": module, "chapter": None, "chapter_title": module, "test": test, "claim": test}
+
+
+def _phase_outcome(report: dict) -> tuple[str, str]:
+    outcome = report["outcome"]
+    if "wasxfail" in report:  # the test is marked xfail
+        if outcome == "skipped":
+            return "xfailed", report["wasxfail"]
+        if outcome == "passed" and report["when"] == "call":
+            return "xpassed", report["wasxfail"]
+    if outcome == "failed":
+        return ("failed" if report["when"] == "call" else "error"), _message(report.get("longrepr"))
+    if outcome == "skipped":
+        return "skipped", _message(report.get("longrepr"))
+    return "passed", ""
+
+
+def _message(longrepr) -> str:
+    """The message of a serialized failure or skip."""
+    if isinstance(longrepr, dict):  # an exception: its message is the crash entry's
+        crash = longrepr.get("reprcrash") or {}
+        return crash.get("message") or "(no message; see the run's output)"
+    if isinstance(longrepr, (list, tuple)) and len(longrepr) == 3:  # a skip: (path, line, reason)
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr or "")
+
+
+def chapters_from_results(results: list[Result]) -> list[Chapter]:
+    """Group results by module and claim: numbered chapters in number order, then other modules."""
+    chapters: dict[str, Chapter] = {}
+    for result in results:
+        meta = result.meta
+        module = meta["module"]
+        chapter = chapters.setdefault(module, Chapter(module, meta.get("chapter"), meta.get("chapter_title", module)))
+        claim = chapter.claims.setdefault(meta["test"], Claim(meta["test"], meta.get("claim", meta["test"])))
+        # The first test of a module carries the chapter's text, the first of a claim the claim's.
+        if "chapter_intro" in meta:
+            chapter.intro = meta["chapter_intro"]
+        if "claim_details" in meta:
+            claim.details, claim.snippet = meta["claim_details"], meta.get("snippet", "")
+            claim.snippet_case = meta.get("snippet_case", "")
+        claim.results.append(result)
+    return sorted(chapters.values(), key=lambda c: (c.number is None, c.number or 0, c.module))
+
+
+def count(results) -> Counter:
+    return Counter(result.outcome for result in results)
+
+
+def describe_counts(counts: Counter) -> str:
+    return ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if counts[o]) or "no tests ran"
+
+
+def verdict(results) -> str:
+    """A claim's or chapter's verdict in one word or phrase, from its cases' outcomes."""
+    counts = count(results)
+    if counts["failed"] or counts["error"] or counts["xpassed"]:
+        return "fails"
+    if counts["passed"] and counts["xfailed"]:
+        return "holds, with known differences"
+    if counts["passed"]:
+        return "holds"
+    if counts["xfailed"]:
+        return "known difference"
+    return "not checked"
+
+
+# ---------------------------------------------------------------------------------------------
+# Observations
+
+
+def describe_shape(shape) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + (",)" if len(shape) == 1 else ")")
+
+
+def describe_number(value: float) -> str:
+    return "0" if value == 0 else f"{value:.3g}"
+
+
+def describe_observation(what: str, value) -> str:
+    """One recorded comparison, as the notebook would have printed it: names, shapes, differences."""
+    if not isinstance(value, dict):
+        return f"{what}: {value}"
+    if what == NOTEBOOK_EXAMPLE:
+        return f"{what}: shown at the top of this report"
+    if what == EXPORT_LISTING:
+        return f"inputs {', '.join(value['inputs'])}; outputs {', '.join(value['outputs'])}"
+    if "error" in value:  # spec.refusals.record_raised
+        if value["error"] is None:
+            return f"{what}: nothing (every step returned)"
+        message = value["message"]
+        message = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+        return f"{what} at step {value['step']}: {value['error']}: {message}"
+    if "names" in value and "shapes" in value:
+        names, shapes = value["names"], value["shapes"]
+        if len(names) == len(shapes):
+            return f"{what}: " + ", ".join(f"{n} {describe_shape(s)}" for n, s in zip(names, shapes))
+        observed = ", ".join(describe_shape(s) for s in shapes)
+        return f"{what}: {observed} (expected {', '.join(names)})"
+    parts = []
+    for key, item in value.items():
+        if key == "shape":
+            parts.append(describe_shape(item))
+        elif key == "max_abs_difference":
+            parts.append(f"max abs difference {describe_number(item)}")
+        elif key == "holds":
+            parts.append("holds" if item else "does not hold")
+        else:
+            parts.append(f"{key} {item}")
+    return f"{what}: {', '.join(parts)}"
+
+
+def describe_observations(observations) -> list[str]:
+    """The observations of one test; long runs of comparisons are shortened to a summary."""
+    lines = [describe_observation(what, value) for what, value in observations]
+    if len(lines) <= MAX_OBSERVATIONS_IN_A_CELL:
+        return lines
+    shown = MAX_OBSERVATIONS_IN_A_CELL - 1
+    differences = [v["max_abs_difference"] for _, v in observations if isinstance(v, dict) and "max_abs_difference" in v]
+    summary = f"... and {len(lines) - shown} more comparisons"
+    if differences:
+        summary += f"; largest max abs difference of all {len(lines)}: {describe_number(max(differences))}"
+    return [*lines[:shown], summary]
+
+
+def returned_structures(results) -> tuple[list[str], dict]:
+    """The first returned structure observed for each layer and configuration, in the given order."""
+    configurations: list[str] = []
+    table: dict[str, dict[str, str]] = {}
+    for result in results:
+        layer, configuration = result.meta.get("layer"), result.meta.get("configuration")
+        if not layer or not configuration:
+            continue
+        for what, value in result.observations:
+            if isinstance(value, dict) and "names" in value and "shapes" in value:
+                row = table.setdefault(layer, {})
+                if configuration not in row:
+                    row[configuration] = describe_observation(what, value).partition(": ")[2]
+                    if configuration not in configurations:
+                        configurations.append(configuration)
+                break
+    return configurations, table
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown
+
+# What Markdown could read as markup in plain text, each escaped with a backslash (CommonMark lets
+# any ASCII punctuation be escaped, and a backslash before it always renders as the character):
+# backslashes, stray backticks, `*`, `|`, `~` and `$` (GitHub's strikethrough and math) anywhere; an
+# underscore unless it sits between two letters or digits (inside a word it is literal, so
+# return_sequences stays as written, but each one of `__init__` is escaped); `[` (a link or a
+# reference definition); `<` opening a tag or an autolink; `&` opening an entity; `#` or `>`
+# opening a line. Lines opening with `-` keep their meaning: docstrings write lists that way.
+_MARKUP = re.compile(
+    r"[\\`*|~$]|(?<![^\W_])_|_(?![^\W_])|\[|<(?=[A-Za-z/!?])|&(?=#?\w+;)|^[ \t]*[#>]", re.MULTILINE
+)
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+
+
+def _escaped(text: str, *, in_table: bool) -> str:
+    parts = _CODE_SPAN.split(text)
+    out = []
+    for index, part in enumerate(parts):
+        if index % 2 == 0:  # plain text (odd parts are code spans, literal as they are)
+            out.append(_MARKUP.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], part))
+        else:  # in a table a `|` ends the cell even inside a code span, unless escaped
+            out.append(part.replace("|", "\\|") if in_table else part)
+    return "".join(out)
+
+
+def prose(text: str) -> str:
+    """Text from a docstring or a message, safe in Markdown: its `code` spans kept, the rest escaped.
+    Give it the text as written, once: escaping already escaped text shows the backslashes."""
+    return _escaped(text, in_table=False)
+
+
+def cell(text: str) -> str:
+    """Text as written, for a table cell: as `prose`, with `|` escaped in code spans too and line
+    breaks as <br>. The same rule as `prose`: once, on the text as written."""
+    return _escaped(text, in_table=True).replace("\n", "<br>")
+
+
+def code(text: str) -> str:
+    return f"`{text}`" if text else ""
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table; the cells are already escaped."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def fenced(text: str, language: str = "") -> list[str]:
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return [fence + language, text.rstrip("\n"), fence, ""]
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def markdown(results: list[Result], environment: dict, run: dict, collection_errors=(), chapters_on_disk=()) -> str:
+    """The spec report.
+
+    run: "selection" (what was selected, in words), "selected" and "deselected" (numbers, or None
+    where unknown), "results_file" (a path, or empty when none was written), "session" (how the
+    session ended, when it did not run its selection to the end).
+    chapters_on_disk: (number, title, module) of every chapter module under the test paths, so
+    that a partial run names the chapters it left out.
+    """
+    chapters = chapters_from_results(results)
+    counts = count(results)
+    lines = [
+        "# Keras recurrent layers: the spec, as this run observed it",
+        "",
+        "Each heading below is a claim, checked in this run against the installed Keras; every shape "
+        "and number is what the run observed. Rendered by `pytest` (keras_rnn_spec/report.py) from the run's "
+        "own test reports: nothing in it is written by hand.",
+        "",
+        "## Environment",
+        "",
+    ]
+    labelled = [key for key in ENVIRONMENT_LABELS if key in environment]
+    ordered = labelled + [key for key in environment if key not in ENVIRONMENT_LABELS]
+    environment_rows = [[ENVIRONMENT_LABELS.get(key, key), cell(str(environment[key]))] for key in ordered]
+    lines += table(["subject", "version"], environment_rows)
+
+    lines += ["## This run", ""]
+    tests = f"{len(results)} ran"
+    if run.get("selected") is not None:
+        collected = run["selected"] + (run.get("deselected") or 0)
+        tests = f"{run['selected']} selected of {collected} collected, {len(results)} ran"
+    run_rows = [
+        ["selection", cell(run.get("selection", "the whole suite"))],
+        ["tests", tests],
+        ["verdict", describe_counts(counts)],
+    ]
+    if run.get("session"):
+        run_rows.append(["session", cell(run["session"])])
+    if "results_file" in run:
+        written = cell(code(run["results_file"])) if run["results_file"] else "none (`--report-log=PATH` writes one)"
+        run_rows.append(["results file", written])
+    lines += table(["run", ""], run_rows)
+
+    lines += _notebook_example(results)
+    lines += _contents(chapters, chapters_on_disk, {nodeid for nodeid, _ in collection_errors})
+    lines += _structures([result for chapter in chapters for result in chapter.results])
+    lines += _export_listings([result for chapter in chapters for result in chapter.results])
+    lines += _failures(chapters, collection_errors)
+    for chapter in chapters:
+        lines += _chapter(chapter)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _notebook_example(results) -> list[str]:
+    """The notes' In [5] as this run computed it; nothing when the test that records it did not run."""
+    recorded = (value for result in results for what, value in result.observations if what == NOTEBOOK_EXAMPLE)
+    example = next(recorded, None)
+    if example is None:
+        return []
+    lines = [
+        "## The notebook's example, computed by this run",
+        "",
+        "The notes' cell In [5]: LSTM(5) with `return_state=True` on N(0, 1) data of shape (2, 10, 3), "
+        "through `Model.predict`, default initialisers after `keras.utils.set_random_seed(2)`. The notes' own "
+        "numbers came from TensorFlow 1's initialisers; these are this run's.",
+        "",
+        *fenced(example["code"], "python"),
+        "It printed:",
+        "",
+        *fenced(example["printed"], "text"),
+    ]
+    for sentence, measure, value in example["equalities"]:
+        lines.append(f"- {prose(sentence)}: {code(measure)} = {describe_number(value)}")
+    return [*lines, ""]
+
+
+def _contents(chapters, chapters_on_disk, uncollected) -> list[str]:
+    """Every chapter of the suite in number order: those that ran with their verdicts, the others named."""
+    ran = {chapter.module for chapter in chapters}
+    entries = []  # (sort key, row)
+    for chapter in chapters:
+        link = f"[{cell(chapter.heading)}](#{slug(chapter.heading)})"
+        results = chapter.results
+        row = [link, str(len(chapter.claims)), str(len(results)), f"{verdict(results)}: {describe_counts(count(results))}"]
+        entries.append(((chapter.number is None, chapter.number or 0, chapter.module), row))
+    for number, title, module in chapters_on_disk:
+        if module not in ran:
+            heading = f"Chapter {number}: {title}" if number is not None else module
+            status = "could not be collected" if module in uncollected else "not in this run"
+            entries.append(((number is None, number or 0, module), [cell(heading), "", "", status]))
+    rows = [row for _, row in sorted(entries, key=lambda entry: entry[0])]
+    return ["## Chapters", "", *table(["chapter", "claims", "tests", "verdict"], rows)]
+
+
+def _structures(results) -> list[str]:
+    configurations, structures = returned_structures(results)
+    if not structures:
+        return []
+    lines = [
+        "## What comes back",
+        "",
+        "The first returned structure observed in this run for each layer and flag configuration, "
+        "in chapter order (names and shapes, as the claims recorded them).",
+        "",
+    ]
+    rows = [[cell(layer)] + [cell(row.get(c, "")) for c in configurations] for layer, row in structures.items()]
+    return lines + table(["layer", *(cell(c) for c in configurations)], rows)
+
+
+def _export_listings(results) -> list[str]:
+    """Chapter 22's tables: per route, what it lists for the widest one-layer model it ran (most
+    outputs, a sequence first), the widest Bidirectional model and the widest streaming model (its
+    inputs), each output with the Keras output it holds, beside Keras' order."""
+    listings = [value for result in results for what, value in result.observations if what == EXPORT_LISTING]
+    if not listings:
+        return []
+    lines = [
+        "## After export: what each route lists",
+        "",
+        "Chapter 22's models as each runtime lists their outputs (or the streaming model's inputs), in the "
+        "runtime's own order, each output with the Keras output it holds (by value). Each route shows the "
+        "widest model it ran; a route that refused every such model is not in the table (the chapter says "
+        "which step refused).",
+        "",
+    ]
+    kinds = (
+        ("one layer", "outputs", lambda v: not v["model"].startswith("Bidirectional") and not v["model"].endswith("-streaming")),
+        ("Bidirectional", "outputs", lambda v: v["model"].startswith("Bidirectional")),
+        ("streaming", "inputs", lambda v: v["model"].endswith("-streaming")),
+    )
+    for title, shown, chosen in kinds:
+        widest: dict = {}  # route -> its listing of the widest model: most entries, a sequence first
+        for value in filter(chosen, listings):
+            key = (len(value["keras" if shown == "outputs" else "keras_inputs"]), value["keras"][0] == "sequence")
+            if value["route"] not in widest or key > widest[value["route"]][0]:
+                widest[value["route"]] = (key, value)
+        if not widest:
+            continue
+        rows = []
+        for route, (_, value) in widest.items():
+            keras = value["keras" if shown == "outputs" else "keras_inputs"]
+            rows.append([code(route), code(value["model"]), cell(", ".join(keras)), cell(", ".join(value[shown]))])
+        lines += [f"{title.capitalize() if title[0].islower() else title}, its {shown}:", ""]
+        lines += table(["route", "model", f"Keras' {shown}", f"{shown}, as the runtime lists them"], rows)
+    return lines
+
+
+def _failures(chapters, collection_errors) -> list[str]:
+    failing = [
+        (chapter, claim) for chapter in chapters for claim in chapter.claims.values() if verdict(claim.results) == "fails"
+    ]
+    if not failing and not collection_errors:
+        return []
+    lines = ["## Failed in this run", ""]
+    for chapter, claim in failing:
+        cases = [r.case or r.nodeid for r in claim.results if r.outcome in BAD or r.outcome == "xpassed"]
+        where = f"[{prose(chapter.heading)}](#{slug(chapter.heading)})"
+        lines.append(f"- {where}: {prose(claim.sentence)} ({', '.join(code(c) for c in cases)})")
+    for nodeid, message in collection_errors:
+        last_line = message.strip().splitlines()[-1].removeprefix("E").strip() if message.strip() else ""
+        lines.append(f"- could not collect {code(nodeid)}: {prose(last_line)}")
+    lines.append("")
+    for nodeid, message in collection_errors:
+        lines += [f"**{prose(nodeid)} could not be collected:**", "", *fenced(message, "text")]
+    return lines
+
+
+def _chapter(chapter: Chapter) -> list[str]:
+    results = chapter.results
+    lines = [f"## {prose(chapter.heading)}", ""]
+    lines += [f"{code(chapter.module)} · {verdict(results)}: {describe_counts(count(results))}", ""]
+    if chapter.intro:
+        lines += [prose(chapter.intro), ""]
+    for claim in chapter.claims.values():
+        lines += _claim(claim)
+    return lines
+
+
+def _claim(claim: Claim) -> list[str]:
+    lines = [f"### {prose(claim.sentence)}", ""]
+    lines += [f"{code(claim.test)} · {verdict(claim.results)}: {describe_counts(count(claim.results))}", ""]
+    if claim.details:
+        lines += [prose(claim.details), ""]
+    if claim.snippet:
+        if claim.snippet_case:
+            lines += [f"Keras code for the case {code(claim.snippet_case)}:", ""]
+        lines += fenced(claim.snippet, "python")
+    rows = []
+    for result in claim.results:
+        observed = "<br>".join(cell(line) for line in describe_observations(result.observations))
+        rows.append([cell(code(result.case)) or "(one case)", _verdict_cell(result), observed])
+    lines += table(["case", "verdict", "observed"], rows)
+    for result in claim.results:
+        if result.outcome in BAD or result.outcome == "xpassed":
+            lines += [f"**{code(result.case or result.nodeid)} {result.outcome}:**", "", *fenced(result.detail, "text")]
+    return lines
+
+
+def _verdict_cell(result: Result) -> str:
+    if result.outcome in BAD or result.outcome == "xpassed":
+        return f"**{result.outcome}** (below)"
+    if result.outcome in ("xfailed", "skipped"):
+        return cell(f"{result.outcome}: {result.detail}")
+    return result.outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# Terminal
+
+
+# A claim's verdict as a mark in the margin, and the colour of its line.
+MARKS = {
+    "fails": ("FAIL", "red"),
+    "holds": ("ok", "green"),
+    "holds, with known differences": ("ok", "green"),
+    "known difference": ("xfail", "yellow"),
+    "not checked": ("skip", "yellow"),
+}
+
+
+def terminal_lines(results: list[Result]) -> list[tuple[str, str]]:
+    """The spec as short lines, each with its colour ("" for none): chapters, claims, their cases."""
+    lines = []
+    for chapter in chapters_from_results(results):
+        lines.append((chapter.heading, ""))
+        for claim in chapter.claims.values():
+            mark, colour = MARKS[verdict(claim.results)]
+            lines.append((f"  {mark:<5} {claim.sentence}", colour))
+            for outcome in OUTCOMES:
+                cases = [r for r in claim.results if r.outcome == outcome]
+                if cases:
+                    lines.append((f"          {outcome} for {_which(cases, list_all=outcome != 'passed')}", ""))
+    return lines
+
+
+def _which(results, *, list_all: bool) -> str:
+    """The cases, by name where few or where each matters, else as layers x configurations x paths."""
+    names = [r.case for r in results if r.case]
+    if not names:
+        return f"{len(results)} test" + ("s" if len(results) != 1 else "")
+    if list_all or len(names) <= 3:
+        return ", ".join(names)
+    keys = ("layer", "configuration", "path")
+    axes = [list(dict.fromkeys(r.meta.get(key) for r in results)) for key in keys]
+    known = [axis for axis in axes if None not in axis]
+    distinct = {tuple(r.meta.get(key) for key in keys) for r in results}
+    if known and math.prod(len(axis) for axis in known) == len(results) == len(distinct):
+        return " x ".join(", ".join(axis) for axis in known) + f" ({len(results)} cases)"
+    if None in axes[0]:
+        return f"{len(results)} cases"
+    return f"{', '.join(axes[0])} ({len(results)} cases)"

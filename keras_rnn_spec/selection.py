@@ -1,0 +1,47 @@
+"""Which part of the suite a run selected: in words for the report, and whether it was the whole suite.
+
+"The whole suite" is one rule, used where a run's coverage decides something: a known difference
+that matches no test is stale only after such a run (keras_rnn_spec/differences.py), and only such a run's
+results enter the compatibility matrix (keras_rnn_spec/report.py records the verdict; tools/compatibility.py
+reads it). It is every test path (the package's folder, or the ini's testpaths) collected without errors, nothing deselected (-k, -m,
+--deselect) or left out (--lf, --ignore), on Keras' own layers.
+"""
+
+import pytest
+
+from keras_rnn_spec.catalogue import KERAS_OWN_LAYERS, SPEC_LAYERS
+from keras_rnn_spec.plugin import covers_the_whole_spec
+
+
+def describe(config) -> str:
+    """The selection in words: "the whole suite (`spec`)", or the paths and options that narrowed it."""
+    parts = []
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        parts.append("paths " + ", ".join(f"`{arg}`" for arg in config.args))
+    if config.option.keyword:
+        parts.append(f"-k `{config.option.keyword}`")
+    if config.option.markexpr:
+        parts.append(f"-m `{config.option.markexpr}`")
+    if config.option.deselect:
+        parts.append("--deselect " + ", ".join(f"`{nodeid}`" for nodeid in config.option.deselect))
+    if config.option.ignore or config.option.ignore_glob:
+        parts.append("--ignore " + ", ".join(f"`{path}`" for path in [*(config.option.ignore or ()), *(config.option.ignore_glob or ())]))
+    if getattr(config.option, "lf", False):
+        parts.append("--lf (the tests that failed last time)")
+    if not KERAS_OWN_LAYERS:
+        parts.append(f"SPEC_LAYERS={SPEC_LAYERS}")
+    if not parts or parts == [f"SPEC_LAYERS={SPEC_LAYERS}"]:
+        testpaths = config.getini("testpaths")
+        parts.insert(0, "the whole suite" + (f" ({', '.join(f'`{p}`' for p in testpaths)})" if testpaths else ""))
+    return "; ".join(parts)
+
+
+def is_whole_suite(config, session, deselected: int) -> bool:
+    """Whether the run collected every test of the suite on Keras' own layers (see the module's docstring)."""
+    testpaths = [(config.rootpath / path).resolve() for path in config.getini("testpaths")] or [config.rootpath]
+    paths = [(config.invocation_params.dir / arg).resolve() for arg in config.args if "::" not in arg]
+    covered = covers_the_whole_spec(config) or all(
+        any(path == testpath or path in testpath.parents for path in paths) for testpath in testpaths
+    )
+    left_out = getattr(config.option, "lf", False) or config.option.ignore or config.option.ignore_glob
+    return KERAS_OWN_LAYERS and covered and not left_out and not deselected and not session.testsfailed

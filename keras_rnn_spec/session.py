@@ -1,0 +1,94 @@
+"""The spec's session, registered by keras_rnn_spec/plugin.py when a run selects the spec: the subject and
+layers in the report header, the verify fixture, and the claim named on an error that is not the
+verify helper's. Also ast.parse with the collector paused (below), for the whole process."""
+
+import ast
+import gc
+import inspect
+import traceback
+
+import pytest
+
+from keras_rnn_spec import catalogue, subject
+from keras_rnn_spec.plugin import PACKAGE_DIR
+from keras_rnn_spec.report_render import claim_sentence
+from keras_rnn_spec.verify import Verify
+
+_parse = ast.parse
+
+
+def _parse_with_the_collector_paused(*args, **kwargs):
+    """ast.parse with garbage collection paused.
+
+    CPython 3.11's AST constructor loses count of its recursion depth when an exception is raised
+    while it builds the tree (python/cpython#106905; pytest-dev/pytest#10763): that parse and every
+    later one in the process raise SystemError "AST constructor recursion depth mismatch". A
+    finaliser that the collector runs mid-parse is enough, and TensorFlow's traced functions raise
+    from theirs after chapter 22 has exported and loaded models ("Tried to remove non-existent
+    function"). pytest parses source with ast to format every failure and expected failure, and the
+    spec report parses the chapters: four matrix sessions (TensorFlow 2.13, 2.14, 2.15, tf-keras
+    2.21) ended in an INTERNALERROR this way. With the collector paused, finalisers run outside parses.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(*args, **kwargs)
+    finally:
+        if paused:
+            gc.enable()
+
+
+ast.parse = _parse_with_the_collector_paused
+
+def pytest_report_header(config):
+    found = subject.versions()
+    return [
+        "subject: " + ", ".join(f"{name} {value}" for name, value in found.items()),
+        f"layers: {catalogue.layers_under_test()}",
+    ]
+
+
+def claim_of(function) -> str:
+    """The claim a test checks: its docstring's first line."""
+    return claim_sentence(inspect.getdoc(function), function.__name__)
+
+
+@pytest.fixture
+def verify(request) -> Verify:
+    """Self-explaining assertions for the running claim (its docstring's first line)."""
+    params = getattr(request.node, "callspec", None)
+    case = params.params.get("case") if params else None
+    return Verify(claim_of(request.function), case, request.node.user_properties)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """An error inside a claim, not the verify helper's (which names the claim itself), gets the
+    claim as a note; under SPEC_LAYERS, a layer of the test that a copy through its config breaks
+    (Bidirectional, saving) gets what broke as another."""
+    try:
+        return (yield)
+    except (Exception, pytest.fail.Exception) as error:
+        if PACKAGE_DIR in item.path.parents and not raised_by_verify(error):
+            error.add_note(f"Claim:    {claim_of(item.function)}")
+        if not catalogue.KERAS_OWN_LAYERS:  # Keras' own layers survive the copy; a user's may not
+            for problem in filter(None, map(catalogue.config_copy_problem, layers_of(item))):
+                error.add_note(problem)
+        raise
+
+
+def raised_by_verify(error: BaseException) -> bool:
+    """Whether the verify helper raised the error (its message starts with the claim already).
+
+    Told by the frame that raised it rather than by a subclass of AssertionError, which pytest would
+    print under its qualified name instead of "AssertionError"."""
+    frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
+    return bool(frames) and frames[-1].f_code is Verify.fail.__code__
+
+
+def layers_of(item) -> list:
+    """The catalogue entries a test's parameters name, directly or as their case's layer, once each."""
+    params = getattr(item, "callspec", None)
+    values = params.params.values() if params else ()
+    found = [value if isinstance(value, catalogue.RecurrentLayer) else getattr(value, "layer", None) for value in values]
+    return list(dict.fromkeys(layer for layer in found if isinstance(layer, catalogue.RecurrentLayer)))

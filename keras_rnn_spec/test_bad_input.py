@@ -1,0 +1,202 @@
+"""Chapter 21: bad input. Which error a recurrent layer raises for an input it cannot take.
+
+Source: the RNN docstrings' call arguments: "sequences: A 3-D tensor with shape (batch_size,
+timesteps, features)" and "initial_state: List of initial state tensors to be passed to the first
+call of the cell"; the errors themselves were observed (Keras 3 on TensorFlow, and tf-keras for
+Keras 2) and are recorded in the tables below.
+
+The exception and its words differ between Keras 2 and Keras 3, and, where an operation of the
+backend is what refuses the input, between backends. The constants below are the default subject's
+refusals (Keras 3 on TensorFlow); the other subjects' are entries of keras_rnn_spec/known_differences.toml,
+read through keras_rnn_spec/refusals.py. A subject that raises something else fails and prints what it
+raised, so a new Keras or backend is looked at, not passed. Chapters 18 and 19 check their expected errors with the same helpers.
+
+What Keras 3 checks itself: the number of dimensions. It does not check the feature size of a
+built layer (the backend's matmul refuses it), nor the number of initial states (a cell's list
+index or the backend's structure check refuses it when the model runs, and GRU takes the first
+state and ignores the rest). Keras 2 checks all three itself, before computing anything.
+"""
+
+import numpy as np
+import pytest
+
+from keras_rnn_spec.catalogue import LAYERS, SEQUENCES_STATE, reference_of
+from keras_rnn_spec.observe import Case, Dims, inputs_for, set_seeded_weights
+from keras_rnn_spec.parameters import or_skipped
+from keras_rnn_spec.refusals import Refusal, check_refused, described, expected_outcome, run_steps
+from keras_rnn_spec.subject import as_list, keras
+
+DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: no refusal depends on the length
+OTHER_FEATURES = 7
+STATE_SEED = 11
+
+NOT_3D = Refusal("builtins.ValueError", "expected ndim=3, found ndim=2")
+# Keras 3 keeps no input spec for the features once built; TensorFlow's matmul of the input with
+# the kernel refuses.
+BUILT_LAYER_OTHER_FEATURES = Refusal("tensorflow.errors.InvalidArgumentError", "Matrix size-incompatible")
+BOTH_SHAPES = f"expected shape=(None, {DIMS.timesteps}, {DIMS.features}), found shape=(2, {DIMS.timesteps}, {OTHER_FEATURES})"
+MODEL_OTHER_FEATURES = Refusal("builtins.ValueError", BOTH_SHAPES)
+# Keras 3 builds the model and fails when it runs: too few states, at the cell's states[1] (plain
+# Python); too many, where TensorFlow's loop packs the cell's new states into the structure of the
+# given ones. (Keras 2 compares the states with cell.state_size when the model is built.)
+TOO_FEW_STATES = Refusal("builtins.IndexError", "list index out of range")
+EXTRA_STATES_IGNORED = "the layer runs from the first initial state and ignores the rest"
+TOO_MANY_STATES = {
+    "SimpleRNN": Refusal("builtins.ValueError", "Too few leaves for PyTreeSpec"),
+    "GRU": EXTRA_STATES_IGNORED,  # GRU.inner_loop keeps initial_state[0]
+    "LSTM": Refusal("builtins.ValueError", "Too few leaves for PyTreeSpec"),
+}
+
+layers = pytest.mark.parametrize("layer", LAYERS, ids=str)
+
+
+def recorded_for(layer, refusals: dict):
+    """The entry of `refusals` for the Keras layer (SimpleRNN, GRU, LSTM) that `layer` is or subclasses.
+
+    These refusals come from each layer's own cell and loop, so another layer (SPEC_LAYERS) has no
+    entry and the claim skips it.
+    """
+    for kind, refusal in refusals.items():
+        if isinstance(layer.layer_class, type) and issubclass(layer.layer_class, getattr(keras.layers, kind)):
+            return refusal
+    recorded = ", ".join(refusals)
+    pytest.skip(f"the refusal comes from the layer's own code; recorded for Keras' {recorded} only, not {layer}")
+
+
+def made(layer):
+    """A new, unbuilt layer with return_sequences and return_state."""
+    return layer.make(DIMS.units, SEQUENCES_STATE)
+
+
+def given_states(count: int) -> list[np.ndarray]:
+    """`count` different (batch, units) states in (-1, 1): a state used in the wrong place shows."""
+    rng = np.random.default_rng(STATE_SEED)
+    return [rng.uniform(-1, 1, (DIMS.batch, DIMS.units)).astype("float32") for _ in range(count)]
+
+
+def with_initial_states(layer, count: int):
+    """The layer, and the steps that build Model([x, *states], layer(x, initial_state=states)) and run it."""
+    rnn = made(layer)
+
+    def build(_):
+        inputs = keras.Input(shape=(DIMS.timesteps, DIMS.features))
+        states = [keras.Input(shape=(DIMS.units,)) for _ in range(count)]
+        model = keras.Model([inputs, *states], rnn(inputs, initial_state=states))
+        set_seeded_weights(rnn, Case(layer, SEQUENCES_STATE, "call", DIMS))
+        return model
+
+    def call(model):
+        return as_list(model([inputs_for(DIMS), *given_states(count)]))
+
+    return rnn, [("build", build), ("call", call)]
+
+
+def states_code(layer, count: int) -> str:
+    states = ", ".join([f"Input(shape=({DIMS.units},))"] * count)
+    return f"Model([x, *s], {layer}(...)(x, initial_state=s)) with s = [{states}], run on arrays"
+
+
+def check_run_from(verify, layer, rnn, outputs, states) -> None:
+    """The sequence and final states match the float64 reference started from `states`."""
+    __tracebackhide__ = True
+    sequence, final_states = reference_of(layer)(rnn.get_weights(), inputs_for(DIMS), states)
+    names = ["sequence", *layer.state_names]
+    verify.match_reference(outputs, [sequence, *final_states], names=names, dims=DIMS)
+
+
+@pytest.mark.parametrize("given", ["array", "Input"])
+@layers
+def test_input_without_a_time_axis_is_refused(layer, given, verify, known):
+    """A 2-D input (batch, features), without a time axis, is refused with a ValueError: expected ndim=3.
+
+    Keras checks the number of dimensions itself, on a numpy array as on a symbolic Input.
+    """
+    flat = inputs_for(DIMS)[:, 0] if given == "array" else keras.Input(shape=(DIMS.features,))
+    check_refused(
+        verify,
+        expected_outcome(known, NOT_3D),
+        [("call", lambda _: made(layer)(flat))],
+        what=f"{layer}(...) called on a 2-D {given} of shape {tuple(flat.shape)}",
+    )
+
+
+@layers
+def test_a_built_layer_refuses_another_feature_size(layer, verify, known):
+    """A layer built for 3 features refuses an input with 7 when called.
+
+    Keras 2 checks the input against the built shape. Keras 3 does not: the backend's matmul of
+    the input with the (3, gates * units) kernel is what refuses.
+    """
+    rnn = made(layer)
+    rnn.build(DIMS.input_shape)
+    other = np.zeros((DIMS.batch, DIMS.timesteps, OTHER_FEATURES), "float32")
+    check_refused(
+        verify,
+        expected_outcome(known, BUILT_LAYER_OTHER_FEATURES),
+        [("call", lambda _: rnn(other))],
+        what=f"{layer}(...) built for {DIMS.input_shape}, called on shape {other.shape}",
+    )
+
+
+@layers
+def test_a_model_refuses_another_feature_size_naming_both_shapes(layer, verify, known):
+    """A model whose Input has 3 features refuses input with 7, with a ValueError naming both shapes."""
+    other = np.zeros((DIMS.batch, DIMS.timesteps, OTHER_FEATURES), "float32")
+
+    def build(_):
+        inputs = keras.Input(shape=(DIMS.timesteps, DIMS.features))
+        return keras.Model(inputs, made(layer)(inputs))
+
+    check_refused(
+        verify,
+        expected_outcome(known, MODEL_OTHER_FEATURES),
+        [("build", build), ("call", lambda model: model(other))],
+        what=f"Model(Input(shape={DIMS.input_shape[1:]}), {layer}(...)) called on shape {other.shape}",
+    )
+
+
+@layers
+def test_as_many_initial_states_as_the_layer_has_are_used(layer, verify):
+    """With one initial state per state of the layer, the model runs from them (the control of the next two).
+
+    The sequence and final states match the float64 reference started from the given states.
+    """
+    count = len(layer.state_names)
+    rnn, steps = with_initial_states(layer, count)
+    step, error, outputs = run_steps(steps)
+    verify.holds(error is None, what=states_code(layer, count), details=f"raised {described(error)} at step {step!r}")
+    check_run_from(verify, layer, rnn, outputs, given_states(count))
+
+
+@pytest.mark.parametrize(
+    "layer", or_skipped([layer for layer in LAYERS if len(layer.state_names) > 1], "more than one state"), ids=str
+)
+def test_fewer_initial_states_than_the_layer_has_are_refused(layer, verify, known):
+    """Fewer initial states than the layer has (h alone for an LSTM) are refused, not completed with zeros.
+
+    Keras 2 refuses when the model is built, with a ValueError naming cell.state_size. Keras 3
+    builds the model and refuses when it runs, with an IndexError from the cell looking for c.
+    """
+    count = len(layer.state_names) - 1
+    _, steps = with_initial_states(layer, count)
+    expected = expected_outcome(known, recorded_for(layer, {"LSTM": TOO_FEW_STATES}))
+    check_refused(verify, expected, steps, what=states_code(layer, count))
+
+
+@layers
+def test_more_initial_states_than_the_layer_has_are_refused_except_by_keras_3_gru(layer, verify, known):
+    """More initial states than the layer has are refused, except by Keras 3's GRU, which uses the first.
+
+    Keras 2 refuses when the model is built (a ValueError naming cell.state_size). Keras 3 refuses
+    when the model runs, with the backend's structure error (SimpleRNN, LSTM), or runs GRU from the
+    first state given: its outputs match the float64 reference started from that state alone.
+    """
+    count = len(layer.state_names) + 1
+    rnn, steps = with_initial_states(layer, count)
+    expected = expected_outcome(known, recorded_for(layer, TOO_MANY_STATES))
+    if expected != EXTRA_STATES_IGNORED:
+        check_refused(verify, expected, steps, what=states_code(layer, count))
+        return
+    step, error, outputs = run_steps(steps)
+    verify.holds(error is None, what=states_code(layer, count), details=f"raised {described(error)} at step {step!r}")
+    check_run_from(verify, layer, rnn, outputs, given_states(count)[: len(layer.state_names)])

@@ -1,0 +1,371 @@
+"""Chapter 11: Bidirectional. What the wrapper returns with return_state, and how its two halves line up.
+
+Source: the `keras.layers.Bidirectional` docstring. "merge_mode: Mode by which outputs of the
+forward and backward RNNs will be combined. One of {"sum", "mul", "concat", "ave", None}. If None,
+the outputs will not be combined, they will be returned as a list." On `initial_state`: "the first
+half in the list ... will be passed to the forward RNN call and the last half ... to the backward
+RNN call." The docstring does not say in which order the states come back, nor how the backward
+sequence lines up in time; both were found by running the layer (Keras 3) and reading tf-keras'
+`Bidirectional.call` (the same logic), and are asserted here:
+
+- returned: the merged output (two outputs with merge_mode=None), then the forward layer's final
+  states, then the backward layer's, whatever the merge_mode;
+- the backward layer is a copy of the wrapped layer with go_backwards=True; its sequence is flipped
+  back into input order before merging, so step t of both halves belongs to input step t;
+- `get_weights()` holds the forward layer's weights, then the backward layer's.
+
+Every number is checked against the float64 reference (keras_rnn_spec/reference.py) run forward on the first
+half of the weights and with go_backwards on the second half, merged as merge_mode documents.
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from keras_rnn_spec.catalogue import LAYERS, Flags, RecurrentLayer, reference_of
+from keras_rnn_spec.observe import (
+    DATA_SEED,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Dims,
+    Observation,
+    inputs_for,
+    returned_code,
+    seeding_code,
+    snippet_imports,
+)
+from keras_rnn_spec.subject import as_list, keras
+from keras_rnn_spec.verify import reference_tolerance
+
+MERGE_MODES = ("concat", "sum", "ave", "mul", None)
+SEPARABLE = ("concat", None)  # the modes whose output keeps the backward half apart
+INITIAL_STATE_SEED = 11
+# Five steps rather than the notes' ten: each case runs two eager loops, and five steps are enough
+# for the two ends of a sequence to differ.
+DIMS = Dims(batch=2, timesteps=5, features=3, units=5)
+
+
+@dataclass(frozen=True)
+class BidirectionalCase:
+    """Bidirectional(layer(units, return_state=True[, return_sequences=True]), merge_mode), called directly
+    (with_initial_state: in a Model whose Inputs are the sequence and the initial states)."""
+
+    layer: RecurrentLayer
+    merge_mode: str | None
+    return_sequences: bool
+    with_initial_state: bool = False  # called with initial_state drawn from INITIAL_STATE_SEED
+    dims: Dims = DIMS
+
+    def __str__(self) -> str:
+        name = f"{self.layer}-{self.merge_mode}-{'sequences' if self.return_sequences else 'last'}"
+        return f"{name}-initial-state" if self.with_initial_state else name
+
+    @property
+    def state_count(self) -> int:
+        return len(self.layer.state_names)
+
+    def make(self):
+        wrapped = self.layer.make(self.dims.units, Flags(self.return_sequences, return_state=True))
+        return keras.layers.Bidirectional(wrapped, merge_mode=self.merge_mode)
+
+    def constructor_code(self) -> str:
+        wrapped = self.layer.constructor_code(self.dims.units, Flags(self.return_sequences, return_state=True))
+        return f"keras.layers.Bidirectional({wrapped}, merge_mode={self.merge_mode!r})"
+
+    def describe(self) -> str:
+        if self.with_initial_state:
+            via = f"a Model taking initial_state as Inputs, called on states from default_rng({INITIAL_STATE_SEED})"
+        else:
+            via = "a direct layer call"
+        return f"{self.constructor_code()} via {via}, input {self.dims.input_shape}, seeded uniform weights"
+
+    def snippet(self) -> str:
+        shape, d = self.dims.input_shape, self.dims
+        lines = [
+            *snippet_imports(self.layer),
+            f"x = np.random.default_rng({DATA_SEED}).normal(size={shape}).astype('float32')",
+            f"layer = {self.constructor_code()}",
+        ]
+        if self.with_initial_state:
+            lines += [
+                f"sequences = keras.Input(shape=({d.timesteps}, {d.features}))",
+                f"states = [keras.Input(shape=({d.units},)) for _ in range({2 * self.state_count})]",
+                "model = keras.Model([sequences, *states], layer(sequences, initial_state=states))",
+            ]
+        else:
+            lines.append(f"layer.build({shape})")
+        lines.append(seeding_code())
+        if self.with_initial_state:
+            lines += [
+                f"rng = np.random.default_rng({INITIAL_STATE_SEED})  # forward states, then backward states",
+                f"given = [rng.uniform(-1, 1, ({d.batch}, {d.units})).astype('float32') for _ in states]",
+            ]
+        run = "model([x, *given])" if self.with_initial_state else "layer(x)"
+        return "\n".join([*lines, *returned_code(self.snippet_names(), run)])
+
+    def snippet_names(self) -> list[str]:
+        """What the snippet calls the returned tensors: sequence (or both directions' with merge_mode=None),
+        then h_forward (c_forward), then h_backward (c_backward)."""
+        output = "sequence" if self.return_sequences else "output"
+        outputs = [output] if self.merge_mode is not None else [f"forward_{output}", f"backward_{output}"]
+        return outputs + [f"{name}_{way}" for way in ("forward", "backward") for name in self.layer.state_names]
+
+
+def bidirectional_cases(merge_modes=MERGE_MODES, sequences=(True,)) -> list[BidirectionalCase]:
+    return [BidirectionalCase(layer, mode, seq) for layer in LAYERS for mode in merge_modes for seq in sequences]
+
+
+# Every merge_mode with return_sequences=True; without it, merge_mode=None, which returns the
+# backward final output as it is (the other modes combine final outputs by the same code as they
+# combine sequences). Each case costs two eager loops, so the matrix stays this size.
+LAST_CASES = bidirectional_cases([None], sequences=(False,))
+ALL_CASES = bidirectional_cases() + LAST_CASES
+
+
+def initial_states(case: BidirectionalCase) -> list[np.ndarray]:
+    """Forward states then backward states, each (batch, units) in (-1, 1), all different."""
+    rng = np.random.default_rng(INITIAL_STATE_SEED)
+    shape = (case.dims.batch, case.dims.units)
+    return [rng.uniform(-1, 1, shape).astype("float32") for _ in range(2 * case.state_count)]
+
+
+@functools.cache
+def observe_bidirectional(case: BidirectionalCase) -> Observation:
+    """The case's layer with seeded uniform weights (forward and backward halves differ), called once."""
+    layer, x = case.make(), inputs_for(case.dims)
+    if case.with_initial_state:
+        # States enter as Inputs of a model: Keras 2 takes initial_state in a direct call only as
+        # tensors, and numpy arrays are what the spec has.
+        d = case.dims
+        sequences = keras.Input(shape=(d.timesteps, d.features))
+        states = [keras.Input(shape=(d.units,)) for _ in range(2 * case.state_count)]
+        apply = keras.Model([sequences, *states], layer(sequences, initial_state=states))
+        inputs = [x, *initial_states(case)]
+    else:
+        layer.build(case.dims.input_shape)
+        apply, inputs = layer, x
+    rng = np.random.default_rng(WEIGHT_SEED)
+    weights = layer.get_weights()
+    layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in weights])
+    return Observation(as_list(apply(inputs)), [np.asarray(w) for w in layer.get_weights()], x)
+
+
+@dataclass(frozen=True)
+class Directions:
+    """The float64 reference of each direction: sequences in input order, final states."""
+
+    forward_sequence: np.ndarray
+    forward_states: list[np.ndarray]
+    backward_sequence: np.ndarray  # flipped into input order: step t has read x[:, t:]
+    backward_final_output: np.ndarray  # after reading back to step 0
+    backward_states: list[np.ndarray]
+
+
+def reference_directions(case: BidirectionalCase, run: Observation) -> Directions:
+    half = len(run.weights) // 2
+    forward_start = backward_start = None
+    if case.with_initial_state:
+        given = initial_states(case)
+        forward_start, backward_start = given[: case.state_count], given[case.state_count :]
+    reference = reference_of(case.layer)
+    forward_sequence, forward_states = reference(run.weights[:half], run.inputs, forward_start)
+    # go_backwards: the reference returns the sequence in processing order (its step 0 is input step T-1).
+    backward_processed, backward_states = reference(
+        run.weights[half:], run.inputs, backward_start, go_backwards=True
+    )
+    return Directions(
+        forward_sequence, forward_states, backward_processed[:, ::-1], backward_processed[:, -1], backward_states
+    )
+
+
+def documented_merge(case: BidirectionalCase, directions: Directions) -> list[np.ndarray]:
+    """The output(s) merge_mode documents, from the two directions' outputs aligned in input order."""
+    if case.return_sequences:
+        forward, backward = directions.forward_sequence, directions.backward_sequence
+    else:
+        forward, backward = directions.forward_sequence[:, -1], directions.backward_final_output
+    merges = {
+        "concat": lambda: [np.concatenate([forward, backward], axis=-1)],  # forward units first
+        "sum": lambda: [forward + backward],
+        "ave": lambda: [(forward + backward) / 2],
+        "mul": lambda: [forward * backward],
+        None: lambda: [forward, backward],
+    }
+    return merges[case.merge_mode]()
+
+
+def merged_tolerance(case: BidirectionalCase) -> float:
+    """Each direction is within reference_tolerance; sum adds the two errors, and so does mul, because
+    both factors are outputs of tanh-bounded units (|y| <= 1), so |fb - f'b'| <= |e_f| + |e_b|."""
+    return reference_tolerance(case.dims) * (2 if case.merge_mode in ("sum", "mul") else 1)
+
+
+def output_count(case: BidirectionalCase) -> int:
+    return 2 if case.merge_mode is None else 1
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=str)
+def test_returns_the_outputs_then_forward_states_then_backward_states(case, verify):
+    """With return_state=True, Bidirectional returns its output(s), then the forward states, then the backward states.
+
+    One merged output (two with merge_mode=None, forward then backward), then 2 x the wrapped layer's
+    states: [output, h_fw, h_bw] for SimpleRNN and GRU, [output, h_fw, c_fw, h_bw, c_bw] for LSTM.
+    The output is (batch, [timesteps,] units), twice as wide with concat; each state is (batch, units).
+
+    ```python
+    assert sequence.shape == (2, 5, 10)  # concat: twice the units
+    assert h_forward.shape == h_backward.shape == (2, 5)
+    ```
+    """
+    d = case.dims
+    width = 2 * d.units if case.merge_mode == "concat" else d.units
+    output_shape = (d.batch, d.timesteps, width) if case.return_sequences else (d.batch, width)
+    output_names = ["output"] if case.merge_mode is not None else ["forward output", "backward output"]
+    state_names = [f"{way} {name}" for way in ("forward", "backward") for name in case.layer.state_names]
+    shapes = [output_shape] * len(output_names) + [(d.batch, d.units)] * len(state_names)
+    verify.structure(observe_bidirectional(case).outputs, shapes, names=output_names + state_names)
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=str)
+def test_states_are_the_forward_layers_then_the_backward_layers(case, verify):
+    """The returned states are the forward layer's final states, then the go_backwards layer's, for any merge_mode.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    weights = layer.get_weights()
+    half = len(weights) // 2  # the forward layer's weights, then the backward layer's
+    _, (expected_forward, *_) = reference.simple_rnn(weights[:half], x)
+    _, (expected_backward, *_) = reference.simple_rnn(weights[half:], x, go_backwards=True)
+    np.testing.assert_allclose(h_forward, expected_forward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
+    np.testing.assert_allclose(h_backward, expected_backward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)
+    ```
+    """
+    run = observe_bidirectional(case)
+    directions = reference_directions(case, run)
+    expected = directions.forward_states + directions.backward_states
+    names = [f"{way} state {name}" for way in ("forward", "backward") for name in case.layer.state_names]
+    returned = run.outputs[output_count(case) :]
+    verify.holds(
+        len(returned) == len(expected),
+        what="number of returned states",
+        details=f"{len(returned)} states returned, expected {len(expected)} ({', '.join(names)})",
+    )
+    verify.match_reference(returned, expected, names=names, dims=case.dims)
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=str)
+def test_output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode(case, verify):
+    """The output is a forward and a go_backwards layer, on the two halves of the weights, merged as merge_mode says.
+
+    concat: [forward, backward] along the last axis; sum, ave, mul: elementwise; None: both, forward
+    first. The backward sequence enters in input order (flipped back), and without
+    return_sequences the backward output is the go_backwards layer's final output.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    weights = layer.get_weights()
+    half = len(weights) // 2  # the forward layer's weights, then the backward layer's
+    forward, _ = reference.simple_rnn(weights[:half], x)
+    backward, _ = reference.simple_rnn(weights[half:], x, go_backwards=True)
+    merged = np.concatenate([forward, backward[:, ::-1]], axis=-1)  # concat; the backward sequence in input order
+    np.testing.assert_allclose(sequence, merged, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
+    ```
+    """
+    run = observe_bidirectional(case)
+    expected = documented_merge(case, reference_directions(case, run))
+    names = ["output"] if len(expected) == 1 else ["forward output", "backward output"]
+    verify.each_equal(
+        run.outputs,
+        expected,
+        names=names,
+        what="{name} against the merged reference",
+        atol=merged_tolerance(case),
+        why="float32 rounding over T steps, per direction",
+    )
+
+
+def backward_output(case: BidirectionalCase, run: Observation) -> np.ndarray:
+    """The backward half of what was returned: the second output, or the concat's upper units."""
+    if case.merge_mode is None:
+        return run.outputs[1]
+    return run.outputs[0][..., case.dims.units :]
+
+
+def backward_h(case: BidirectionalCase, run: Observation) -> np.ndarray:
+    return run.outputs[output_count(case) + case.state_count]
+
+
+@pytest.mark.parametrize("case", bidirectional_cases(SEPARABLE), ids=str)
+def test_backward_sequence_is_flipped_back_into_input_order(case, verify):
+    """With return_sequences=True the backward sequence is in input order: its step 0, not its last, is backward h.
+
+    The go_backwards layer reads x[:, T-1] first and x[:, 0] last, so its final state belongs to
+    input step 0; Bidirectional flips its sequence back so that step t lines up with x[:, t].
+
+    ```python
+    backward = np.asarray(sequence)[..., 5:]  # concat: the backward layer's 5 units come second
+    np.testing.assert_array_equal(backward[:, 0], h_backward)  # step 0, not the last step, is the backward h
+    assert np.abs(backward[:, -1] - h_backward).max() >= 1e-3
+    ```
+    """
+    run = observe_bidirectional(case)
+    backward = backward_output(case, run)
+    # The flip moves numbers without computing them: exact.
+    verify.equal(backward[:, 0], backward_h(case, run), what="backward sequence[:, 0] against the backward state h")
+    # Left in processing order, the last step would be h instead; with random weights the two ends
+    # of the sequence differ by O(0.1).
+    last = "backward sequence[:, -1] against the backward state h"
+    verify.differ(backward[:, -1], backward_h(case, run), what=last, at_least=1e-3)
+
+
+@pytest.mark.parametrize("case", LAST_CASES, ids=str)
+def test_backward_last_output_is_the_backward_final_state(case, verify):
+    """Without return_sequences the backward output is the go_backwards layer's final output: backward h, exactly.
+
+    ```python
+    np.testing.assert_array_equal(backward_output, h_backward)
+    ```
+    """
+    run = observe_bidirectional(case)
+    verify.equal(backward_output(case, run), backward_h(case, run), what="backward output against backward state h")
+
+
+INITIAL_STATE_CASES = [BidirectionalCase(layer, None, True, with_initial_state=True) for layer in LAYERS]
+
+
+@pytest.mark.parametrize("case", INITIAL_STATE_CASES, ids=str)
+def test_initial_state_first_half_is_forward_second_half_is_backward(case, verify):
+    """initial_state is split in half: the first half starts the forward layer, the second half the backward layer.
+
+    For LSTM: [h_fw, c_fw, h_bw, c_bw]. Checked on every returned tensor against the reference
+    started from those states; the four (two) states are drawn independently, so a swap shows.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    weights = layer.get_weights()
+    half = len(weights) // 2  # the forward layer's weights, then the backward layer's
+    _, (expected_forward, *_) = reference.simple_rnn(weights[:half], x, given[:len(given) // 2])  # its first half
+    _, (expected_backward, *_) = reference.simple_rnn(weights[half:], x, given[len(given) // 2:], go_backwards=True)  # second half
+    np.testing.assert_allclose(h_forward, expected_forward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
+    np.testing.assert_allclose(h_backward, expected_backward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)
+    ```
+    """
+    run = observe_bidirectional(case)
+    directions = reference_directions(case, run)
+    expected = [directions.forward_sequence, directions.backward_sequence]
+    expected += directions.forward_states + directions.backward_states
+    names = ["forward output", "backward output"]
+    names += [f"{way} state {name}" for way in ("forward", "backward") for name in case.layer.state_names]
+    verify.holds(
+        len(run.outputs) == len(expected),
+        what="number of returned tensors",
+        details=f"{len(run.outputs)} returned, expected {len(expected)} ({', '.join(names)})",
+    )
+    verify.match_reference(
+        run.outputs, expected, names=names, dims=case.dims, what="{name} against the reference from the given initial state"
+    )

@@ -1,0 +1,131 @@
+"""Chapter 18: edge shapes. One timestep, zero timesteps, a timestep dimension left unknown, a batch of one.
+
+Source: the RNN docstrings ("sequences: A 3-D tensor with shape (batch_size, timesteps,
+features)"; "return_sequences: Whether to return the last output in the output sequence, or the
+full sequence"), which set no lower bound on either size, and the float64 reference, which at one
+timestep is a single step from zero states.
+
+Found: a batch of one and a single timestep keep their axes (nothing is squeezed); zero timesteps
+are refused with an out-of-bounds slice error (the layer reads the first step before it loops), an
+InvalidArgumentError from an eager call and a ValueError from `Model.predict`'s traced graph, on
+Keras 2 and Keras 3 alike (TensorFlow backend).
+"""
+
+from dataclasses import replace
+
+import pytest
+
+from keras_rnn_spec.catalogue import DEFAULT, LAYERS, SEQUENCES_STATE, reference_outputs
+from keras_rnn_spec.observe import NOTES_DIMS, Case, build, cases, inputs_for, observe, set_seeded_weights
+from keras_rnn_spec.subject import as_list, keras
+from keras_rnn_spec.refusals import Refusal, check_refused, expected_outcome
+
+ONE_STEP = replace(NOTES_DIMS, timesteps=1)
+NO_STEPS = replace(NOTES_DIMS, timesteps=0)
+BATCH_OF_ONE = replace(NOTES_DIMS, batch=1, timesteps=3)  # short: the batch axis is the point
+LENGTHS = (1, 3, 6)  # fed one after another through one model whose Input has timesteps None
+
+# The slice of the first timestep is out of bounds. TensorFlow's op says so eagerly as
+# InvalidArgumentError; in predict's traced graph the same op fails at tracing, as ValueError.
+# (Keras 2 refuses in the same words.)
+ZERO_TIMESTEPS = {
+    "call": Refusal("tensorflow.errors.InvalidArgumentError", "out of bounds"),
+    "predict": Refusal("builtins.ValueError", "out of bounds"),
+}
+
+
+def check_against_reference(verify, case: Case, outputs, weights, inputs, *, where: str = "") -> None:
+    """Every returned tensor, shape included, matches the reference within float32 rounding."""
+    __tracebackhide__ = True
+    names, expected = reference_outputs(case, weights, inputs)
+    verify.count(outputs, expected, names=names, what=f"number of returned tensors{where}")
+    dims = replace(case.dims, timesteps=inputs.shape[1])
+    verify.match_reference(outputs, expected, names=names, dims=dims, what="{name}" + f"{where} against the reference")
+
+
+# Both flags on return every tensor (sequence and states), neither flag the bare output; the
+# other two configurations return subsets of these, which chapter 4 shows are the same numbers.
+@pytest.mark.parametrize("case", cases(flags=[DEFAULT, SEQUENCES_STATE], paths=["call"], dims=ONE_STEP), ids=str)
+def test_one_timestep_is_one_reference_step(case, verify):
+    """With one timestep, each returned tensor is one step of the reference from zero states.
+
+    The sequence keeps its time axis: (batch, 1, units) with return_sequences=True.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)  # one step from zero states
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 1 * (3 + 5 + 1) * 2**-23)  # one step's rounding
+    ```
+    """
+    observed = observe(case)
+    check_against_reference(verify, case, observed.outputs, observed.weights, observed.inputs)
+
+
+# The Input leaves the timesteps unknown (None), as it would for variable-length data.
+ZERO_TIMESTEPS_CASES = [replace(case, known_timesteps=False) for case in cases(flags=[DEFAULT], dims=NO_STEPS)]
+
+
+@pytest.mark.parametrize("case", ZERO_TIMESTEPS_CASES, ids=str)
+def test_zero_timesteps_are_refused_not_answered_with_an_empty_output(case, verify, known):
+    """A sequence of zero timesteps is refused with an out-of-bounds error; no empty or zero output comes back.
+
+    An eager call raises TensorFlow's InvalidArgumentError; predict, which traces a graph first,
+    raises ValueError. The model's Input leaves the timestep dimension unknown, as it would be for
+    variable-length data.
+
+    ```python
+    import numpy as np
+    import keras
+    x = np.zeros((2, 0, 3), "float32")  # a batch of sequences of zero timesteps
+    layer = keras.layers.SimpleRNN(5)
+    inputs = keras.Input(shape=(None, 3))  # the timesteps unknown, as for variable-length data
+    model = keras.Model(inputs, layer(inputs))
+    try:
+        model.predict(x, verbose=0)
+        refused = None
+    except ValueError as error:
+        refused = error
+    print(refused)
+    assert isinstance(refused, ValueError) and "out of bounds" in str(refused)
+    ```
+    """
+    check_refused(
+        verify.about(case),
+        expected_outcome(known, ZERO_TIMESTEPS[case.path]),
+        [("build", lambda _: build(case)[1]), ("call", lambda forward: forward(inputs_for(case.dims)))],
+        what=f"{case.layer}(...) on input of shape {case.dims.input_shape} via {case.path}",
+    )
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=str)
+def test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length(layer, verify):
+    """One model with Input(shape=(None, features)) gives, for each length fed to it, the reference's numbers.
+
+    The lengths 1, 3 and 6 go through the same model, one after another (model(x), eagerly).
+    """
+    case = Case(layer, SEQUENCES_STATE, "call", NOTES_DIMS)
+    rnn = layer.make(NOTES_DIMS.units, SEQUENCES_STATE)
+    inputs = keras.Input(shape=(None, NOTES_DIMS.features))
+    model = keras.Model(inputs, rnn(inputs))
+    set_seeded_weights(rnn, case)
+    for length in LENGTHS:
+        x = inputs_for(replace(NOTES_DIMS, timesteps=length))
+        where = f" of model(x) at length {length}"
+        check_against_reference(verify, case, as_list(model(x)), rnn.get_weights(), x, where=where)
+
+
+@pytest.mark.parametrize("case", cases(flags=[DEFAULT, SEQUENCES_STATE], paths=["call"], dims=BATCH_OF_ONE), ids=str)
+def test_a_batch_of_one_keeps_its_batch_axis_and_matches_the_reference(case, verify):
+    """A batch of one sample returns tensors whose batch axis is 1 (not squeezed), matching the reference.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    assert output.shape == (1, 5)  # the batch axis kept, not squeezed
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 3 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 3 steps
+    ```
+    """
+    observed = observe(case)
+    check_against_reference(verify, case, observed.outputs, observed.weights, observed.inputs)

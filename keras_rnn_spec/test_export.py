@@ -1,0 +1,390 @@
+"""Chapter 22: after export. The same tensors, in the same order, with the same numbers, outside Keras.
+
+People who need `return_state` most serve it outside Keras: a SavedModel in TensorFlow Serving, ONNX
+Runtime, OpenVINO, LiteRT on a phone. Each route below exports a model, loads the artifact in the
+runtime a deployer uses, and reads its outputs as that runtime lists them; the claims are the notes'
+claims again, after the model has left Keras. Sources: `Model.export`'s docstring (formats
+tf_saved_model, onnx, openvino, litert; how each artifact is loaded), TensorFlow's
+`tf.lite.TFLiteConverter.from_keras_model`, tf2onnx's `convert.from_keras`, and the runtimes' own
+APIs (ONNX Runtime's `InferenceSession`, OpenVINO's `Core.compile_model`, the ai-edge-litert
+`Interpreter` and its signature runner).
+
+A route the subject cannot take (a package it needs is not installed, a converter for another
+backend's graphs) is skipped with the reason. A route that exists and fails at export, load or run
+fails the first claim, and the others skip with that failure as their reason. Which Keras output a
+runtime's output holds is decided by value (`keras_rnn_spec.exporting.IDENTITY_TOLERANCE`), so a claim about
+names or order does not fail on precision, which claim 4 checks alone.
+"""
+
+import numpy as np
+import pytest
+
+from keras_rnn_spec.exporting import (
+    DIMS,
+    IDENTITY_TOLERANCE,
+    OTHER_SIZES,
+    Exports,
+    answers_to,
+    expected,
+    export_cases,
+    fed,
+    fed_by_name,
+    holds,
+    keras_names,
+    load,
+    openvino_precision,
+    reference_dims,
+    summary,
+)
+from keras_rnn_spec.observe import inputs_for
+from keras_rnn_spec.report_render import EXPORT_LISTING
+from keras_rnn_spec.verify import reference_tolerance
+
+pytestmark = pytest.mark.export  # `pytest -m "not export"` leaves the chapter out: it is most of a run's time
+
+ALL = export_cases()
+UNKNOWN_SIZES = {"dynamic": (), "fixed batch": ("batch", "timesteps"), "unrolled": ("timesteps",)}  # which are fixed
+# serving_default's outputs come from SignatureDef.outputs, a protobuf map: no order is defined, and
+# the dict's order was seen to change between two processes loading the same file with the same
+# PYTHONHASHSEED (and to stay put within one process), so one run's order would prove nothing.
+DICT_WITHOUT_ORDER = (
+    "serving_default returns a dict built from the SignatureDef's outputs, a protobuf map, whose order is "
+    "undefined (it changes from process to process): read it by key, the previous claim"
+)
+SIGNATURE_INPUTS_WITHOUT_ORDER = (
+    "serving_default takes keyword arguments named after the SignatureDef's inputs, a protobuf map, whose "
+    "order is undefined: its inputs have no position (feeding by name is the previous claim)"
+)
+everything = pytest.mark.parametrize("case", ALL, ids=str)
+stateless = pytest.mark.parametrize("case", [c for c in ALL if c.model.kind != "stateful"], ids=str)
+
+
+@pytest.fixture(scope="session")
+def exports(tmp_path_factory):
+    """The run's artifacts, each exported once, under pytest's temporary directory."""
+    made = Exports(tmp_path_factory.mktemp("exports"))
+    yield made
+    made.close()
+
+
+def loaded_or_skip(exports: Exports, case):
+    """(the Keras model, the loaded artifact), or a skip: the route is not available here, or a step of it
+    failed, which the chapter's first claim reports."""
+    step, outcome = exports.runtime(case)
+    if outcome.unavailable:
+        pytest.skip(f"{case.route.name} is not available here: {outcome.unavailable}")
+    if outcome.error is not None:
+        pytest.skip(f"the {step} step raised {summary(outcome.error)} (the claim 'exports, loads and runs' fails on it)")
+    return exports.model(case.model), outcome.value
+
+
+def run_once(exports: Exports, case):
+    """(the Keras model, the loaded artifact, what its first run on the model's inputs returned, fed by
+    name where the artifact kept the names, or what that run raised): kept per case, so every claim
+    reads the same first call."""
+    built, loaded = loaded_or_skip(exports, case)
+    if case not in exports.first_runs:
+        try:
+            exports.first_runs[case] = loaded.run(fed(loaded, case.model, built.inputs))
+        except Exception as error:  # the first claim reports it; the others skip with it
+            exports.first_runs[case] = error
+    return built, loaded, exports.first_runs[case]
+
+
+def first_run(exports: Exports, case):
+    """run_once, or a skip where the run raised (the chapter's first claim fails on it)."""
+    built, loaded, returned = run_once(exports, case)
+    if isinstance(returned, Exception):
+        pytest.skip(f"the run step raised {summary(returned)} (the claim 'exports, loads and runs' fails on it)")
+    return built, loaded, returned
+
+
+def listing(returned) -> list[str]:
+    """The runtime's outputs as it lists them, by name and shape, for messages and the report."""
+    return [f"{'|'.join(names) or f'#{k}'} {list(np.shape(array))}" for k, (names, array) in enumerate(returned)]
+
+
+def in_keras_order(model, returned, count: int) -> list[np.ndarray]:
+    """The runtime's outputs in Keras' order: by Keras name where every output answers to exactly one, else by position."""
+    wanted = keras_names(model, count)
+    found = [[array for names, array in returned if answers_to(names, w)] for w in wanted]
+    if all(len(arrays) == 1 for arrays in found):
+        return [arrays[0] for arrays in found]
+    return [array for _, array in returned]
+
+
+@everything
+def test_the_model_exports_loads_and_runs(case, exports, verify):
+    """The model exports along the route, the artifact loads in its runtime, and it runs on the model's inputs.
+
+    ```python
+    assert all(np.isfinite(o).all() for o in outputs)  # exported, loaded, and ran: numbers came back
+    ```
+    """
+    step, outcome = exports.runtime(case)
+    if outcome.unavailable:
+        pytest.skip(f"{case.route.name} is not available here: {outcome.unavailable}")
+    verify.holds(outcome.error is None, what=f"the {step} step", details=f"raised {summary(outcome.error)}" if outcome.error else "")
+    _, _, returned = run_once(exports, case)
+    verify.holds(not isinstance(returned, Exception), what="the run step", details=f"raised {summary(returned)}" if isinstance(returned, Exception) else "")
+    keras_outputs, names = exports.model(case.model).keras_outputs, case.model.output_names
+    held = [" or ".join(names[j] for j in holds(array, keras_outputs)) or "none" for _, array in returned]
+    outputs = [f"{shown} ({holding})" for shown, holding in zip(listing(returned), held)]
+    verify.record.append(
+        (EXPORT_LISTING, {"route": case.route.name, "model": str(case.model), "keras": names, "keras_inputs": case.model.input_names, "inputs": outcome.value.inputs, "outputs": outputs})
+    )
+
+
+@everything
+def test_each_keras_output_is_found_by_its_name(case, exports, verify):
+    """By name: the artifact lists as many outputs as Keras returns, and each Keras output is the one output listed under its Keras name.
+
+    ```python
+    assert len(outputs) == len(keras_outputs)
+    for k, want in enumerate(keras_outputs):  # Keras' k-th output is listed as output_k
+        np.testing.assert_allclose(outputs[names.index(f"output_{k}")], want, atol=0.02)
+    ```
+    """
+    built, loaded, returned = first_run(exports, case)
+    if all(not names for names, _ in returned):
+        pytest.skip(f"{case.route.name} returns a tuple: its outputs have no names (their positions are the next claim)")
+    keras_outputs = built.keras_outputs
+    verify.holds(
+        len(returned) == len(keras_outputs),
+        what="number of outputs",
+        details=f"{len(returned)} listed ({', '.join(listing(returned))}); Keras returns {len(keras_outputs)} ({', '.join(case.model.output_names)})",
+    )
+    for k, (wanted, name) in enumerate(zip(keras_names(built.model, len(keras_outputs)), case.model.output_names)):
+        found = [(names, array) for names, array in returned if answers_to(names, wanted)]
+        verify.holds(
+            len(found) == 1,
+            what=f"the output named {' or '.join(wanted)} (Keras' {name})",
+            details=f"{len(found)} listed under that name; the runtime lists {', '.join(listing(returned))}",
+        )
+        held = [case.model.output_names[j] for j in holds(found[0][1], keras_outputs)]
+        verify.holds(k in holds(found[0][1], keras_outputs), what=f"what {found[0][0][0]} holds", details=f"{held or 'none of Keras outputs'}, not {name}")
+
+
+@everything
+def test_the_kth_listed_output_is_the_kth_keras_output(case, exports, verify):
+    """By position: the runtime's k-th output, in its own listing order, is Keras' k-th output.
+
+    ```python
+    assert len(outputs) == len(keras_outputs)
+    for got, want in zip(outputs, keras_outputs):
+        np.testing.assert_allclose(got, want, atol=0.02)
+    ```
+    """
+    if not case.route.ordered:
+        pytest.skip(DICT_WITHOUT_ORDER)
+    built, loaded, returned = first_run(exports, case)
+    keras_outputs, names = built.keras_outputs, case.model.output_names
+    held = [[names[j] for j in holds(array, keras_outputs)] or ["none"] for _, array in returned]
+    verify.holds(
+        len(returned) == len(keras_outputs),
+        what="number of outputs",
+        details=f"{len(returned)} listed ({', '.join(listing(returned))}); Keras returns {len(keras_outputs)} ({', '.join(names)})",
+    )
+    for k, name in enumerate(names):
+        verify.holds(
+            name in held[k],
+            what=f"output {k} as the runtime lists it",
+            details=f"holds {' or '.join(held[k])}, not {name}; the runtime lists {', '.join(listing(returned))}",
+        )
+
+
+def closest(returned, wanted: np.ndarray) -> np.ndarray:
+    """The runtime output nearest to `wanted` among those of its shape (claim 4 is about numbers, not order)."""
+    same_shape = [array for _, array in returned if np.shape(array) == np.shape(wanted)]
+    if not same_shape:
+        return np.full(np.shape(wanted), np.nan)
+    return min(same_shape, key=lambda array: float(np.max(np.abs(array - wanted), initial=0.0)))
+
+
+@everything
+def test_every_output_matches_the_reference_at_default_settings(case, exports, verify):
+    """The numbers: every output matches the float64 reference within float32 rounding, at the runtime's default settings.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(model.get_weights(), x)
+    np.testing.assert_allclose(outputs[0], expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # 10 steps' rounding
+    ```
+    """
+    built, loaded, returned = first_run(exports, case)
+    wanted = expected(case.model, built.weights, built.inputs)
+    timesteps = 1 if case.model.kind == "streaming" else DIMS.timesteps
+    for name, want in zip(case.model.output_names, wanted):
+        verify.equal(
+            closest(returned, want),
+            want,
+            what=f"{name} against the reference (the runtime's output of its shape nearest to it)",
+            atol=reference_tolerance(reference_dims(timesteps)),
+            why="float32 rounding over T steps",
+        )
+
+
+openvino_cases = [c for c in ALL if c.route.name == "openvino"]
+
+
+@pytest.mark.parametrize("case", openvino_cases, ids=str)
+def test_openvino_at_f32_inference_precision_matches_the_reference(case, exports, verify):
+    """OpenVINO compiled with {"INFERENCE_PRECISION_HINT": "f32"} matches the float64 reference within float32 rounding.
+
+    ```python
+    from keras_rnn_spec import reference
+
+    at_f32 = openvino.Core().compile_model('model.xml', 'CPU', {'INFERENCE_PRECISION_HINT': 'f32'})
+    expected, _ = reference.simple_rnn(model.get_weights(), x)
+    np.testing.assert_allclose(at_f32(inputs).to_tuple()[0], expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)
+    ```
+    """
+    import openvino
+
+    built, loaded = loaded_or_skip(exports, case)
+    path = exports.artifact(case).value
+    compiled = openvino.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    verify.record.append(("OpenVINO's default CPU inference precision here", openvino_precision()))
+    returned = [((), np.asarray(compiled(list(built.inputs))[port])) for port in compiled.outputs]
+    for name, want in zip(case.model.output_names, expected(case.model, built.weights, built.inputs)):
+        verify.equal(
+            closest(returned, want),
+            want,
+            what=f"{name} against the reference at f32",
+            atol=reference_tolerance(DIMS),
+            why="float32 rounding over T steps",
+        )
+
+
+@pytest.mark.parametrize("case", [c for c in ALL if c.model.kind in UNKNOWN_SIZES], ids=str)
+def test_other_batch_sizes_and_lengths_are_computed_or_refused(case, exports, verify):
+    """Other batch sizes and lengths: the artifact computes what the reference does where the Input left them unknown, and computes or refuses them where it fixed them, never returning other numbers.
+
+    ```python
+    other = np.random.default_rng(3).normal(size=(4, 7, 3)).astype('float32')  # 4 rows, 7 steps
+    np.testing.assert_allclose(run([other])[0], to_numpy(model(other)), atol=0.02)
+    ```
+    """
+    built, loaded, _ = first_run(exports, case)
+    fixed = UNKNOWN_SIZES[case.model.kind]
+    for batch, timesteps in OTHER_SIZES:
+        x = np.random.default_rng(3).normal(size=(batch, timesteps, DIMS.features)).astype("float32")
+        changed = [name for name, value, was in (("batch", batch, DIMS.batch), ("timesteps", timesteps, DIMS.timesteps)) if value != was]
+        what = f"batch {batch}, {timesteps} timesteps"
+        try:
+            returned = loaded.run([x])
+        except Exception as error:
+            refusable = any(name in fixed for name in changed)
+            verify.record.append((what, {"refused": summary(error)}))
+            verify.holds(refusable, what=what, details=f"refused with {summary(error)}, though the Input left {' and '.join(changed)} unknown")
+            continue
+        for name, want in zip(case.model.output_names, expected(case.model, built.weights, [x])):
+            found = [array for _, array in returned if holds(array, [want])]
+            verify.holds(
+                bool(found),
+                what=f"{name} at {what}",
+                details=f"no output holds it within {IDENTITY_TOLERANCE}; the runtime returned {', '.join(listing(returned))}",
+            )
+
+
+@stateless
+def test_a_second_call_returns_the_same_outputs(case, exports, verify):
+    """No hidden state: calling the artifact twice on the same inputs returns the same outputs.
+
+    ```python
+    for again, first in zip(run(inputs), outputs):
+        np.testing.assert_allclose(again, first, atol=4 * 10 * (3 + 5 + 1) * 2**-23)
+    ```
+    """
+    built, loaded, returned = first_run(exports, case)
+    again = loaded.run(fed(loaded, case.model, built.inputs))
+    verify.holds(len(again) == len(returned), what="number of outputs", details=f"{len(again)}, then {len(returned)}")
+    for k, ((_, first), (_, second)) in enumerate(zip(returned, again)):
+        verify.equal(second, first, what=f"output {k} of a later call against the first call", atol=reference_tolerance(DIMS), why="a carried state would differ by far more")
+
+
+@pytest.mark.parametrize("case", [c for c in ALL if c.model.kind == "stateful"], ids=str)
+def test_a_stateful_artifact_carries_its_states_as_keras_does(case, exports, verify):
+    """A stateful layer's artifact carries its states from one call to the next, as Keras does: the second call starts where the first ended.
+
+    ```python
+    second = run(inputs)  # the artifact's second call
+    model(x)
+    keras_second = model(x)  # Keras' second call, from the states its first call left
+    np.testing.assert_allclose(second[0], to_numpy(keras_second[0]), atol=0.02)
+    ```
+    """
+    built, _ = loaded_or_skip(exports, case)
+    fresh = load(case.route, exports.artifact(case).value)  # a new load: no claim has called it yet
+    first, second = (fresh.run(fed(fresh, case.model, built.inputs)) for _ in range(2))
+    from_zeros = expected(case.model, built.weights, built.inputs)
+    carried = expected(case.model, built.weights, built.inputs, start=from_zeros[1:])
+    for call, returned, want in (("first", first, from_zeros), ("second", second, carried)):
+        for name, wanted in zip(case.model.output_names, want):
+            verify.equal(
+                closest(returned, wanted), wanted, what=f"{name} of the {call} call against the reference", atol=IDENTITY_TOLERANCE,
+                why="whether the state is carried, not the precision (claim 4)",
+            )
+
+
+streaming = pytest.mark.parametrize("case", [c for c in ALL if c.model.kind == "streaming"], ids=str)
+
+
+@streaming
+def test_the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence(case, exports, verify):
+    """Streaming: the one-step artifact, fed by input name with the states it returned, reproduces the whole-sequence run of the same weights.
+
+    ```python
+    states, steps = [np.zeros((2, 5), 'float32') for _ in inputs[1:]], []
+    for t in range(10):
+        output, *states = run([x[:, t : t + 1], *states])  # the inputs in the model's order
+        steps.append(output)
+    whole = type(layer).from_config({**layer.get_config(), 'return_sequences': True, 'return_state': False, 'name': 'whole'})
+    whole_model = keras.Model(x_all := keras.Input(shape=(None, 3)), whole(x_all))
+    whole.set_weights(layer.get_weights())
+    np.testing.assert_allclose(np.stack(steps, axis=1), to_numpy(whole_model(x)), atol=4 * 10 * (3 + 5 + 1) * 2**-23)
+    ```
+    """
+    built, loaded, _ = first_run(exports, case)
+    x = inputs_for(DIMS)
+    states = [np.zeros((DIMS.batch, DIMS.units), "float32") for _ in case.model.layer.state_names]
+    count = 1 + len(states)
+    steps = []
+    for t in range(DIMS.timesteps):
+        try:
+            returned = loaded.run(fed_by_name(loaded, case.model, [x[:, t : t + 1], *states]))
+        except KeyError as missing:
+            verify.holds(False, what="feeding the inputs by name", details=str(missing.args[0]))
+        output, *states = in_keras_order(built.model, returned, count)[:count]
+        steps.append(output)
+    from keras_rnn_spec.catalogue import reference_of
+
+    sequence, final = reference_of(case.model.layer)(built.weights, x)
+    atol = reference_tolerance(DIMS)
+    verify.equal(np.stack(steps, axis=1), sequence, what="the outputs of the steps against the whole sequence", atol=atol, why="float32 rounding over T steps")
+    for name, got, want in zip(case.model.layer.state_names, states, final):
+        verify.equal(got, want, what=f"state {name} after the last step against the whole sequence's", atol=atol, why="float32 rounding over T steps")
+
+
+@streaming
+def test_the_one_step_artifact_fed_by_position_computes_the_same_step(case, exports, verify):
+    """Streaming, fed by position: Keras' inputs in Keras' order, given to the artifact's inputs in its listing order, compute the same step.
+
+    ```python
+    for got, want in zip(run(inputs), keras_outputs):  # inputs given in Keras' order
+        np.testing.assert_allclose(got, want, atol=0.02)
+    ```
+    """
+    if not case.route.ordered:
+        pytest.skip(SIGNATURE_INPUTS_WITHOUT_ORDER)
+    built, loaded, _ = first_run(exports, case)
+    verify.record.append(("inputs as the runtime lists them", {"route": case.route.name, "listed": loaded.inputs, "keras": case.model.input_names}))
+    try:
+        returned = loaded.run(built.inputs)
+    except Exception as error:
+        verify.holds(False, what="the run fed by position", details=f"raised {summary(error)}; the artifact lists its inputs as {loaded.inputs}")
+    count = len(case.model.output_names)
+    got = in_keras_order(built.model, returned, count)
+    for name, array, want in zip(case.model.output_names, got, expected(case.model, built.weights, built.inputs)):
+        verify.equal(array, want, what=f"{name} fed by position, against the reference", atol=IDENTITY_TOLERANCE, why="which input is which, not the precision (claim 4)")

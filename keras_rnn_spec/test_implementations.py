@@ -1,0 +1,154 @@
+"""Chapter 14: unroll and implementation.
+
+Two constructor settings that change how the layer loops and multiplies, not what it computes.
+Sources: the RNN docstring ("unroll: If True, the network will be unrolled, else a symbolic loop
+will be used. Unrolling can speed-up a RNN, although it tends to be more memory-intensive"), and
+the tf.keras LSTM and GRU docstrings ("implementation: Implementation mode, either 1 or 2. Mode 1
+will structure its operations as a larger number of smaller dot products and additions, whereas
+mode 2 will batch them into fewer, larger operations"). Keras 3 still takes `implementation` for
+GRU and LSTM (default 2) but no longer documents it, and SimpleRNN refuses it. Unrolling needs the
+number of steps only when the layer runs, so a model may declare Input(shape=(None, features)).
+
+unroll is an argument of every RNN layer, so its claims run on the layers under test, whatever
+SPEC_LAYERS names; implementation belongs to Keras' own GRU and LSTM, checked only on those.
+"""
+
+import pytest
+
+from keras_rnn_spec.catalogue import (
+    DEFAULT,
+    FLAGS,
+    GRU,
+    GRU_RESET_BEFORE,
+    KERAS_OWN_LAYERS,
+    LAYERS,
+    LSTM,
+    about_keras_own_classes,
+    reference_outputs,
+)
+from keras_rnn_spec.observe import NOTES_DIMS, Case, Dims, observe
+from keras_rnn_spec.refusals import raised_by
+from keras_rnn_spec.semantics import returned_names
+from keras_rnn_spec.subject import as_list, keras
+from keras_rnn_spec.verify import reference_tolerance
+
+# Each variant made once (entries are compared by identity, which the observation cache relies on).
+# implementation=2 is the default (test_implementation_2_is_the_default), so the layers run here
+# are those that change how the step is computed. GRU(reset_after=False) with implementation=1
+# takes a branch of its own (the reset gate multiplies h before the recurrent product).
+# Each variant, and the layer it is a variant of: the same entry without the setting.
+UNROLLED = {layer.with_options(unroll=True): layer for layer in LAYERS}
+IMPLEMENTATION_1 = {default.with_options(implementation=1): default for default in (GRU, GRU_RESET_BEFORE, LSTM)}
+DEFAULT_OF = {**UNROLLED, **IMPLEMENTATION_1} if KERAS_OWN_LAYERS else UNROLLED
+VARIANTS = tuple(DEFAULT_OF)
+VARIANT_CASES = [Case(variant, flags, "call") for variant in VARIANTS for flags in FLAGS]
+
+
+def same_function_tolerance(dims: Dims) -> float:
+    """Two float32 evaluations of the same equations, each within reference_tolerance of the exact
+    value, differ by at most twice that. Not exact: implementation=1 adds the bias before the
+    recurrent product, 2 after (observed: up to 1.2e-7 apart for LSTM), and on a GPU the default
+    layer may run a fused cuDNN kernel that unroll=True rules out."""
+    return 2 * reference_tolerance(dims)
+
+
+@pytest.mark.parametrize("case", VARIANT_CASES, ids=str)
+def test_variant_returns_what_the_default_layer_returns(case, verify):
+    """With unroll=True or implementation=1, the layer returns what the default layer returns.
+
+    The same weights give the same structure (number and shapes of tensors) and the same numbers,
+    within float32 rounding, under each of the four flag configurations.
+
+    ```python
+    # The default layer (unroll=False), with the same weights:
+    default = layer.from_config({**layer.get_config(), "unroll": False})
+    default.build(x.shape)
+    default.set_weights(layer.get_weights())
+    np.testing.assert_allclose(output, default(x), atol=2 * 4 * 10 * (3 + 5 + 1) * 2**-23)  # two float32 evaluations
+    ```
+    """
+    observed = observe(case)
+    default = observe(Case(DEFAULT_OF[case.layer], case.flags, case.path))
+    names = returned_names(case)
+    verify.structure(observed.outputs, [item.shape for item in default.outputs], names=names)
+    verify.each_equal(
+        observed.outputs,
+        default.outputs,
+        names=names,
+        what="{name} against the default layer's",
+        atol=same_function_tolerance(case.dims),
+        why="two float32 evaluations of the same equations",
+    )
+
+
+@pytest.mark.parametrize("case", VARIANT_CASES, ids=str)
+def test_variant_matches_the_float64_reference(case, verify):
+    """With unroll=True or implementation=1, every returned tensor matches the float64 reference.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, _ = reference.simple_rnn(layer.get_weights(), x)
+    np.testing.assert_allclose(output, expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)  # 10 steps' rounding
+    ```
+    """
+    observed = observe(case)
+    names, expected = reference_outputs(case, observed.weights, observed.inputs)
+    verify.structure(observed.outputs, [item.shape for item in expected], names=names)
+    verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=str)
+def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
+    """unroll=True accepts Input(shape=(None, features)): the model builds, and unrolls over the steps it is given.
+
+    Called on the notes' 10 steps, it returns what the default layer returns. (Keras 2 refuses the
+    Input when the model is built: see the known differences.)
+    """
+    expected = known.value("nothing")
+    unrolled = layer.with_options(unroll=True).make(NOTES_DIMS.units, DEFAULT)
+    inputs = keras.Input(shape=(None, NOTES_DIMS.features))
+    built = []  # the model, if building it raised nothing
+    raised = raised_by(lambda: built.append(keras.Model(inputs, unrolled(inputs))))
+    verify.holds(
+        raised.split(":")[0] == expected,
+        what=f"what {layer}(5, unroll=True) raised on Input(shape=(None, 3))",
+        details=f"raised {raised}; expected {expected}",
+    )
+    if built:
+        default = observe(Case(layer, DEFAULT, "call"))
+        unrolled.set_weights(default.weights)
+        verify.equal(
+            as_list(built[0](default.inputs))[0],
+            default.output,
+            what="the model's output on 10 steps against the default layer's",
+            atol=same_function_tolerance(NOTES_DIMS),
+            why="two float32 evaluations of the same equations",
+        )
+
+
+@about_keras_own_classes("GRU and LSTM (their implementation setting)")
+@pytest.mark.parametrize("layer", (GRU, LSTM), ids=str)
+def test_implementation_2_is_the_default(layer, verify):
+    """GRU and LSTM default to implementation=2, so passing implementation=2 changes nothing."""
+    default = layer.layer_class(5).cell.implementation
+    explicit = layer.layer_class(5, implementation=2).cell.implementation
+    verify.holds(
+        default == explicit == 2,
+        what="the cell's implementation, by default and with implementation=2",
+        details=f"{layer}(5): {default}; {layer}(5, implementation=2): {explicit}",
+    )
+
+
+@about_keras_own_classes("SimpleRNN (its constructor)")
+def test_simple_rnn_has_no_implementation_setting(verify, known):
+    """SimpleRNN takes no implementation argument: passing one raises ValueError naming it."""
+    # Keras 2 accepts it with a logged deprecation warning and ignores it (known differences table).
+    expected = known.value("ValueError")
+    raised = raised_by(lambda: keras.layers.SimpleRNN(5, implementation=1))
+    names_the_argument = raised == "nothing" or "implementation" in raised
+    verify.holds(
+        raised.split(":")[0] == expected and names_the_argument,
+        what="what SimpleRNN(5, implementation=1) raised",
+        details=f"raised {raised}; expected {expected} (an error naming the argument)",
+    )

@@ -1,0 +1,165 @@
+"""Chapter 19: Sequential and functional models. Where the states go when a layer returns them.
+
+Source: the RNN docstrings ("If return_state: a list of tensors. The first tensor is the output.
+The remaining tensors are the last states"); the Keras guide "The Sequential model" ("A Sequential
+model is not appropriate when: ... Any of your layers has multiple inputs or multiple outputs");
+and the notes, whose cells In [5] and In [6] take the states out with the functional API:
+`lstm1, state_h, state_c = LSTM(units, return_state=True)(inputs1)`.
+
+Found: Keras 3 lets a Sequential model end in a return_state layer and returns the whole list, as
+the functional model does, but refuses any layer after it (that layer receives the list, and
+expects one tensor). Keras 2 refuses a return_state layer anywhere in a Sequential model ("All
+layers in a Sequential model should have a single output tensor"). Either way, the functional API
+is how to use the output further and keep the states: unpack the list and make the states model
+outputs. Keras 2's refusals are entries of keras_rnn_spec/known_differences.toml, as in chapter 21.
+"""
+
+import functools
+
+import numpy as np
+import pytest
+
+from keras_rnn_spec.catalogue import LAYERS, SEQUENCES_STATE, STATE, reference_of
+from keras_rnn_spec.observe import WEIGHT_SCALE, WEIGHT_SEED, Case, Dims, inputs_for, set_seeded_weights
+from keras_rnn_spec.subject import as_list, keras
+from keras_rnn_spec.refusals import Refusal, check_refused, expected_outcome
+from keras_rnn_spec.verify import FLOAT32_EPS, reference_tolerance
+
+DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: the chapter is about where tensors go
+HEAD_UNITS = 2  # the Dense layer a user puts on the output
+
+RETURNS_THE_LIST = "returns the list the functional model returns"
+SEQUENTIAL_ENDING_IN_STATES = RETURNS_THE_LIST  # Keras 2 refuses: see keras_rnn_spec/known_differences.toml
+# The next layer's input check sees the whole list: "expects 1 input(s), but it received 3 ..."
+LAYER_AFTER_STATES = Refusal("builtins.ValueError", "expects 1 input(s), but it received", step="build")
+
+state_flags = pytest.mark.parametrize("flags", [STATE, SEQUENCES_STATE], ids=str)
+layers = pytest.mark.parametrize("layer", LAYERS, ids=str)
+
+
+def input_layer():
+    return keras.Input(shape=(DIMS.timesteps, DIMS.features))
+
+
+def seed(rnn, layer, flags) -> None:
+    """The seeded uniform weights every chapter uses, so models made separately agree exactly."""
+    set_seeded_weights(rnn, Case(layer, flags, "call", DIMS))
+
+
+@functools.cache
+def functional_run(layer, flags) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """What Model(inputs, layer(inputs))(x) returns, and the layer's weights."""
+    rnn = layer.make(DIMS.units, flags)
+    inputs = input_layer()
+    model = keras.Model(inputs, rnn(inputs))
+    seed(rnn, layer, flags)
+    return as_list(model(inputs_for(DIMS))), rnn.get_weights()
+
+
+def code(layer, flags, model: str) -> str:
+    """How the model under test is made, for failure messages."""
+    made = layer.constructor_code(DIMS.units, flags)
+    return model.replace("LAYER", made).replace("INPUT", f"keras.Input(shape={DIMS.input_shape[1:]})")
+
+
+@state_flags
+@layers
+def test_a_functional_model_returns_the_output_then_every_state(layer, flags, verify):
+    """A functional model on a return_state layer returns the whole list: the output, then each state.
+
+    Each matches the float64 reference: [output, h] for SimpleRNN and GRU, [output, h, c] for LSTM,
+    the output being the sequence with return_sequences=True.
+    """
+    outputs, weights = functional_run(layer, flags)
+    sequence, states = reference_of(layer)(weights, inputs_for(DIMS))
+    names = ["output", *layer.state_names]
+    expected = [sequence if flags.return_sequences else sequence[:, -1], *states]
+    what = code(layer, flags, "keras.Model(inputs, LAYER(inputs))(x)")
+    verify.holds(len(outputs) == len(expected), what=what, details=f"returned {len(outputs)} tensors, expected {names}")
+    verify.match_reference(
+        outputs, expected, names=names, dims=DIMS, what="{name} of " + f"{what}, against the reference"
+    )
+
+
+@state_flags
+@layers
+def test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list_or_is_refused(layer, flags, verify, known):
+    """A Sequential model ending in a return_state layer returns the functional model's list (Keras 3), or is refused (Keras 2).
+
+    Keras 3 gives the same number of tensors and exactly the same numbers as the functional model
+    of the claim above, with the same weights; Keras 2 refuses the layer when the model is built.
+    """
+    rnn = layer.make(DIMS.units, flags)
+    what = code(layer, flags, "keras.Sequential([INPUT, LAYER])")
+    outcome = expected_outcome(known, SEQUENTIAL_ENDING_IN_STATES)
+    if outcome != RETURNS_THE_LIST:
+        steps = [("build", lambda _: keras.Sequential([input_layer(), rnn]))]
+        check_refused(verify, outcome, steps, what=what)
+        return
+    model = keras.Sequential([input_layer(), rnn])
+    seed(rnn, layer, flags)
+    outputs = as_list(model(inputs_for(DIMS)))
+    expected, _ = functional_run(layer, flags)
+    verify.holds(
+        len(outputs) == len(expected),
+        what=f"{what}(x)",
+        details=f"returned {len(outputs)} tensors, the functional model {len(expected)}",
+    )
+    for index, (got, want) in enumerate(zip(outputs, expected)):
+        # The same weights and the same operations in the same order: exact.
+        verify.equal(got, want, what=f"tensor {index} of {what}(x) against the functional model's")
+
+
+@layers
+def test_in_a_sequential_model_a_layer_after_a_return_state_layer_is_refused(layer, verify, known):
+    """In a Sequential model, a layer after a return_state layer is refused when the model is built.
+
+    It would receive the whole list: Keras 3's Dense says it expects 1 input but received 2 (3 after
+    an LSTM); Keras 2 refuses the return_state layer itself.
+    """
+    rnn = layer.make(DIMS.units, STATE)
+
+    def build(_):
+        return keras.Sequential([input_layer(), rnn, keras.layers.Dense(HEAD_UNITS)])
+
+    what = code(layer, STATE, f"keras.Sequential([INPUT, LAYER, keras.layers.Dense({HEAD_UNITS})])")
+    check_refused(verify, expected_outcome(known, LAYER_AFTER_STATES), [("build", build)], what=what)
+
+
+@layers
+def test_the_functional_api_feeds_the_output_on_and_returns_the_states(layer, verify):
+    """To use the output further and keep the states, unpack the list and make the states model outputs.
+
+    `output, *states = layer(inputs)`; `keras.Model(inputs, [Dense(2)(output), *states])` returns
+    the head's values, Dense applied to the reference output, and the reference states.
+    """
+    rnn = layer.make(DIMS.units, STATE)
+    head = keras.layers.Dense(HEAD_UNITS)
+    inputs = input_layer()
+    output, *states = rnn(inputs)
+    model = keras.Model(inputs, [head(output), *states])
+    seed(rnn, layer, STATE)
+    rng = np.random.default_rng(WEIGHT_SEED + 1)
+    head.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in head.get_weights()])
+    got_head, *got_states = as_list(model(inputs_for(DIMS)))
+
+    sequence, expected_states = reference_of(layer)(rnn.get_weights(), inputs_for(DIMS))
+    kernel, bias = (np.asarray(w, np.float64) for w in head.get_weights())
+    atol = reference_tolerance(DIMS)
+    # The head sums `units` products of the output (each off by up to atol) with weights below
+    # WEIGHT_SCALE; its own float32 sum of units + 1 terms, each below WEIGHT_SCALE (|output| < 1),
+    # rounds by at most (units + 1) * eps times their total, with the factor 4 as in chapter 7.
+    head_atol = DIMS.units * WEIGHT_SCALE * atol + 4 * (DIMS.units + 1) ** 2 * WEIGHT_SCALE * FLOAT32_EPS
+    what = code(layer, STATE, f"keras.Model(inputs, [Dense({HEAD_UNITS})(output), *states]), output, *states = LAYER(inputs)")
+    verify.equal(
+        got_head,
+        sequence[:, -1] @ kernel + bias,
+        what=f"the Dense head of {what}, against Dense on the reference output",
+        atol=head_atol,
+        why="the output's rounding carried through the head, and the head's own",
+    )
+    verify.holds(len(got_states) == len(layer.state_names), what=what, details=f"{len(got_states)} states, expected {layer.state_names}")
+    state_names = [f"state {name}" for name in layer.state_names]
+    verify.match_reference(
+        got_states, expected_states, names=state_names, dims=DIMS, what="{name} of " + f"{what}, against the reference"
+    )

@@ -1,0 +1,179 @@
+"""Chapter 16: stacking layers.
+
+A recurrent layer takes a sequence, (batch, timesteps, features), so a layer stacked on another
+needs the whole sequence below it: every layer but the top one needs return_sequences=True.
+Sources: the RNN docstrings ("inputs: A 3D tensor, with shape (batch, timesteps, feature)";
+"return_sequences: Whether to return the last output in the output sequence, or the full
+sequence"), and the article the notes credit, which stacks LSTMs with return_sequences=True.
+"""
+
+import functools
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+
+from keras_rnn_spec.catalogue import DEFAULT, FLAGS, LAYERS, SEQUENCES, Flags, RecurrentLayer, reference_of
+from keras_rnn_spec.observe import (
+    DATA_SEED,
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Dims,
+    inputs_for,
+    returned_code,
+    snippet_imports,
+    snippet_names,
+)
+from keras_rnn_spec.refusals import described, record_raised, run_steps
+from keras_rnn_spec.semantics import returned_by_reference, returned_names
+from keras_rnn_spec.subject import as_list, keras
+from keras_rnn_spec.verify import reference_tolerance
+
+TOP_UNITS = 4  # the top layer is narrower than the one below it, so a mixed-up width shows
+# A shorter sequence than the notes' (an eager call costs per step and per layer); five steps
+# carry the recurrence through every state.
+SHORT_DIMS = Dims(batch=2, timesteps=5, features=3, units=5)
+
+
+@dataclass(frozen=True)
+class StackCase:
+    """Two layers of one kind: the first with return_sequences=True, the top one with `flags`."""
+
+    layer: RecurrentLayer
+    flags: Flags
+    dims: Dims = SHORT_DIMS
+
+    @property
+    def top_dims(self) -> Dims:
+        """The top layer's sizes: its features are the first layer's units."""
+        return replace(self.dims, features=self.dims.units, units=TOP_UNITS)
+
+    def __str__(self) -> str:
+        return f"{self.layer}-on-{self.layer}-{self.flags}"
+
+    def layers_code(self) -> tuple[str, str]:
+        return (
+            self.layer.constructor_code(self.dims.units, SEQUENCES),
+            self.layer.constructor_code(TOP_UNITS, self.flags),
+        )
+
+    def describe(self) -> str:
+        first, top = self.layers_code()
+        return f"{top} on {first}, direct layer calls, input {self.dims.input_shape}, seeded uniform weights"
+
+    def snippet(self) -> str:
+        first, top = self.layers_code()
+        return "\n".join(
+            [
+                *snippet_imports(self.layer),
+                f"x = np.random.default_rng({DATA_SEED}).normal(size={self.dims.input_shape}).astype('float32')",
+                f"first, top = {first}, {top}",
+                f"first.build({self.dims.input_shape})",
+                f"top.build({self.top_dims.input_shape})",
+                f"rng = np.random.default_rng({WEIGHT_SEED})",
+                "for layer in (first, top):",
+                f"    layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
+                " for w in layer.get_weights()])",
+                *returned_code(snippet_names(self.flags, self.layer.state_names), "top(first(x))"),
+            ]
+        )
+
+
+STACK_CASES = [StackCase(layer, flags) for layer in LAYERS for flags in FLAGS]
+
+
+@functools.cache
+def observe_stack(case: StackCase):
+    """The top layer's returned tensors, with both layers' weights (drawn from one generator, first
+    layer's then top layer's) and the inputs."""
+    first = case.layer.make(case.dims.units, SEQUENCES)
+    top = case.layer.make(TOP_UNITS, case.flags)
+    first.build(case.dims.input_shape)
+    top.build(case.top_dims.input_shape)
+    rng = np.random.default_rng(WEIGHT_SEED)
+    for layer in (first, top):
+        shapes = [w.shape for w in layer.get_weights()]
+        layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, shape).astype("float32") for shape in shapes])
+    x = inputs_for(case.dims)
+    weights = [np.asarray(w) for w in first.get_weights()], [np.asarray(w) for w in top.get_weights()]
+    return as_list(top(first(x))), weights, x
+
+
+def stack_tolerance(case: StackCase) -> float:
+    """Float32 rounding of the stack against the float64 reference.
+
+    Each layer rounds as it would alone (reference_tolerance of its sizes). The top layer also
+    takes the first layer's sequence as input, already off by the first layer's tolerance; through
+    weights below WEIGHT_SCALE in magnitude that error enters each step's pre-activations scaled by
+    at most units * WEIGHT_SCALE, and like the layer's own rounding it is carried over the T steps.
+    """
+    first = reference_tolerance(case.dims)
+    passed_on = case.dims.timesteps * case.dims.units * WEIGHT_SCALE * first
+    return reference_tolerance(case.top_dims) + passed_on
+
+
+def stack_without_sequences(layer: RecurrentLayer, how: str):
+    """The top layer, and a function that stacks it on a layer left at return_sequences=False."""
+    first, top = layer.make(SHORT_DIMS.units, DEFAULT), layer.make(TOP_UNITS, DEFAULT)
+    shape = SHORT_DIMS.input_shape
+    ways = {
+        "call": lambda: top(first(inputs_for(SHORT_DIMS))),
+        "functional": lambda: top(first(keras.Input(shape=shape[1:]))),
+        "Sequential": lambda: keras.Sequential([keras.Input(shape=shape[1:]), first, top]),
+    }
+    return top, ways[how]
+
+
+@pytest.mark.parametrize("how", ["call", "functional", "Sequential"])
+@pytest.mark.parametrize("layer", LAYERS, ids=str)
+def test_a_layer_on_a_layer_without_return_sequences_raises(layer, how, verify):
+    """A layer stacked on one without return_sequences=True raises ValueError: expected ndim=3, found ndim=2.
+
+    The layer below returns (batch, units), one vector per sample, where the layer above needs
+    (batch, timesteps, features). The message names the layer that received it. Checked on a
+    direct call, on the functional API's Input, and in a Sequential model.
+    """
+    top, stack = stack_without_sequences(layer, how)
+    step = "call" if how == "call" else "build"  # on arrays the layers run; on an Input they build a model
+    _, error, _ = run_steps([(step, lambda _: stack())])
+    record_raised(verify, step, error)
+    verify.holds(
+        isinstance(error, ValueError) and "expected ndim=3, found ndim=2" in str(error) and top.name in str(error),
+        what=f"what stacking {layer}({TOP_UNITS}) on {layer}({SHORT_DIMS.units}) raised ({how})",
+        details=f"raised {described(error)}; "
+        f"expected ValueError with 'expected ndim=3, found ndim=2' and the name {top.name!r}",
+    )
+
+
+@pytest.mark.parametrize("case", STACK_CASES, ids=str)
+def test_a_stack_matches_the_reference_chained_layer_after_layer(case, verify):
+    """With return_sequences=True on the first layer, the stack is the float64 reference applied layer after layer.
+
+    The top layer returns what it would return alone (its own structure and width, under each of
+    the four flag configurations) on the first layer's sequence.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    below, _ = reference.simple_rnn(first.get_weights(), x)
+    expected, _ = reference.simple_rnn(top.get_weights(), below)  # the top layer reads the sequence below it
+    # Each layer's float32 rounding, the first layer's carried through the top (keras_rnn_spec/test_stacking.py, stack_tolerance):
+    atol = (4 * 5 * (5 + 4 + 1) + 5 * 5 * 0.5 * 4 * 5 * (3 + 5 + 1)) * 2**-23
+    np.testing.assert_allclose(output, expected[:, -1], atol=atol)
+    ```
+    """
+    outputs, (first_weights, top_weights), x = observe_stack(case)
+    reference = reference_of(case.layer)
+    first_sequence, _ = reference(first_weights, x)
+    sequence, states = reference(top_weights, first_sequence)
+    expected = returned_by_reference(case, sequence, states)
+    names = returned_names(case)
+    verify.structure(outputs, [item.shape for item in expected], names=names)
+    verify.each_equal(
+        outputs,
+        expected,
+        names=names,
+        what="top layer's {name} against the reference",
+        atol=stack_tolerance(case),
+        why="float32 rounding of each layer, passed on to the next",
+    )

@@ -1,0 +1,124 @@
+"""Assertions that explain themselves.
+
+A failure names the claim (the test's docstring), the layer and configuration, shows expected
+against observed (shapes, largest absolute difference and where), and prints Keras code that
+reproduces the observation. Each comparison is also recorded on the test's `user_properties`, so
+reports can show what was observed in passing runs too.
+"""
+
+import textwrap
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from keras_rnn_spec.observe import Case, Dims
+
+FLOAT32_EPS = float(np.finfo(np.float32).eps)  # 2**-23
+
+
+def reference_tolerance(dims: Dims) -> float:
+    """Absolute tolerance of a float32 layer against the float64 reference.
+
+    Each step's pre-activations are sums of (features + units + 1) float32 products, each rounded
+    with relative error up to eps; with inputs ~N(0, 1) and weights in (-0.5, 0.5) they stay of
+    order one, and the activations (tanh, sigmoid: derivatives <= 1) do not amplify the error. A
+    step's error therefore stays below (features + units + 1) * eps, and over T steps the carried
+    state adds at most that much per step. Four times that bound leaves room for the activation
+    functions' own last-ulp rounding. (Observed on the notes' sizes: under 2e-7, against 4e-5.)
+    """
+    return 4 * dims.timesteps * (dims.features + dims.units + 1) * FLOAT32_EPS
+
+
+@dataclass
+class Verify:
+    claim: str
+    case: Case | None = None
+    record: list = field(default_factory=list)  # the test's user_properties
+
+    def about(self, case: Case) -> "Verify":
+        """The same claim, checked on another case (for messages and records)."""
+        return replace(self, case=case)
+
+    def equal(self, observed, expected, *, what: str, atol: float = 0.0, why: str = "") -> None:
+        """observed == expected elementwise: exactly when atol is 0, else within atol (reason: why)."""
+        __tracebackhide__ = True
+        observed, expected = np.asarray(observed), np.asarray(expected)
+        if observed.shape != expected.shape:
+            self.fail(what, f"shapes differ: observed {observed.shape}, expected {expected.shape}")
+        difference = np.abs(observed.astype(np.float64) - expected.astype(np.float64))
+        worst = float(difference.max()) if difference.size else 0.0
+        self.record.append((what, {"shape": list(observed.shape), "max_abs_difference": worst}))
+        if worst > atol or not np.all(np.isfinite(observed)):
+            where = np.unravel_index(int(np.argmax(difference)), difference.shape)
+            bound = "exact equality" if atol == 0 else f"tolerance {atol:.3g} ({why})"
+            self.fail(
+                what,
+                f"shape {observed.shape}; max |observed - expected| = {worst:.6g} at index "
+                f"{tuple(int(i) for i in where)}: observed {float(observed[where]):.8g}, expected "
+                f"{float(expected[where]):.8g}; allowed: {bound}",
+            )
+
+    def each_equal(
+        self, observed: list, expected: list, *, names: list[str], what: str, atol: float = 0.0, why: str = ""
+    ) -> None:
+        """Each observed tensor equals the expected one in its place (see `equal`); `what` names the
+        pair through "{name}". Pairs run as far as the shorter list: check the count first."""
+        __tracebackhide__ = True
+        for name, got, want in zip(names, observed, expected):
+            self.equal(got, want, what=what.replace("{name}", name), atol=atol, why=why)
+
+    def match_reference(
+        self, observed: list, expected: list, *, names: list[str], dims: Dims, what: str = "{name} against the reference"
+    ) -> None:
+        """Each tensor within float32 rounding of the float64 reference's (reference_tolerance(dims))."""
+        __tracebackhide__ = True
+        atol = reference_tolerance(dims)
+        self.each_equal(observed, expected, names=names, what=what, atol=atol, why="float32 rounding over T steps")
+
+    def count(
+        self, observed: list, expected: list, *, names: list[str], what: str = "number of returned tensors"
+    ) -> None:
+        """As many tensors returned as the reference has; `names` are the reference's, for the message."""
+        __tracebackhide__ = True
+        self.holds(
+            len(observed) == len(expected),
+            what=what,
+            details=f"{len(observed)} returned, the reference has {len(expected)} ({', '.join(names)})",
+        )
+
+    def differ(self, first, second, *, what: str, at_least: float) -> None:
+        """first and second are not the same numbers: they differ somewhere by at_least."""
+        __tracebackhide__ = True
+        worst = float(np.abs(np.asarray(first, np.float64) - np.asarray(second, np.float64)).max())
+        self.record.append((what, {"max_abs_difference": worst}))
+        if worst < at_least:
+            self.fail(what, f"max |difference| = {worst:.6g}, expected at least {at_least:.3g}")
+
+    def structure(self, observed: list, expected: list[tuple], *, names: list[str]) -> None:
+        """The returned tensors are len(expected) arrays with the expected shapes, in that order."""
+        __tracebackhide__ = True
+        shapes = [tuple(np.shape(item)) for item in observed]
+        self.record.append(("returned structure", {"names": names, "shapes": [list(s) for s in shapes]}))
+        if shapes != list(expected):
+            self.fail(
+                "returned structure",
+                f"observed {len(shapes)} tensors with shapes {shapes}; "
+                f"expected {len(expected)} ({', '.join(names)}) with shapes {list(expected)}",
+            )
+
+    def holds(self, condition: bool, *, what: str, details: str) -> None:
+        """A condition that has no better-suited helper; details say what was seen."""
+        __tracebackhide__ = True
+        self.record.append((what, {"holds": bool(condition)}))
+        if not condition:
+            self.fail(what, details)
+
+    def fail(self, what: str, details: str):
+        __tracebackhide__ = True
+        lines = [f"Claim:    {self.claim}"]
+        if self.case is not None:
+            lines.append(f"Case:     {self.case.describe()}")
+        lines += [f"Compared: {what}", f"Observed: {details}"]
+        if self.case is not None:
+            lines += ["Reproduce:", textwrap.indent(self.case.snippet(), "    ")]
+        raise AssertionError("\n".join(lines))

@@ -350,7 +350,7 @@ def test_stacked_cells_match_the_reference_chained_cell_after_cell(case, verify)
         )
         cells = zip(case.layer.cells, states_of_each_cell(outputs[1:]), states)
         for index, ((layer, _), got, want) in enumerate(cells):
-            for name, got_state, want_state in zip(layer.state_names, got, want):
+            for name, got_state, want_state in zip(layer.state_names, got, want, strict=True):
                 what = f"cell {index} state {name} against the reference"
                 verify.equal(got_state, want_state, what=what, atol=atol, why=why)
 

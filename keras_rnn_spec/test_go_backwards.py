@@ -22,6 +22,7 @@ from keras_rnn_spec.masks import (
     reference_run,
 )
 from keras_rnn_spec.observe import Case, Dims, cases, observe, run
+from keras_rnn_spec.semantics import returned_names
 from keras_rnn_spec.verify import reference_tolerance
 
 PATHS = ("call",)  # go_backwards does not depend on the run path; the cheap one is enough
@@ -128,7 +129,7 @@ def test_equals_the_forward_layer_on_the_reversed_input(case, verify):
         details=f"forward layer returned {len(forward.outputs)}, go_backwards layer {len(observed.outputs)}",
     )
     # Keras reverses the input and runs the same steps on the same numbers: exact.
-    names = ["output", *(f"state {name}" for name in case.layer.state_names)]
+    names = returned_names(case)
     check.each_equal(observed.outputs, forward.outputs, names=names, what="{name} against the forward layer's on the reversed input")
 
 

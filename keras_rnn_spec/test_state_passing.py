@@ -154,8 +154,8 @@ def test_initial_state_is_where_the_recurrence_starts(case, verify):
     atol = reference_tolerance(case.dims)
     why = "float32 rounding over T steps"
     verify.equal(sequence, expected_sequence, what="sequence against the reference from the state", atol=atol, why=why)
-    for name, got, want in zip(case.layer.state_names, final_states, expected_states):
-        verify.equal(got, want, what=f"final state {name} against the reference", atol=atol, why=why)
+    names = list(case.layer.state_names)
+    verify.each_equal(final_states, expected_states, names=names, what="final state {name} against the reference", atol=atol, why=why)
 
 
 @pytest.mark.parametrize("case", or_skipped(scenario_cases("initial-state", LSTM_ONLY), "states h, c"), ids=str)

@@ -61,10 +61,16 @@ class Verify:
     def each_equal(
         self, observed: list, expected: list, *, names: list[str], what: str, atol: float = 0.0, why: str = ""
     ) -> None:
-        """Each observed tensor equals the expected one in its place (see `equal`); `what` names the
-        pair through "{name}". Pairs run as far as the shorter list: check the count first."""
+        """As many tensors observed as expected, each equal to the expected one in its place (see
+        `equal`); `what` names the pair through "{name}", from `names` (labels; "tensor k" past them)."""
         __tracebackhide__ = True
-        for name, got, want in zip(names, observed, expected):
+        if len(observed) != len(expected):
+            self.fail(
+                what.replace("{name}", "each tensor"),
+                f"{len(observed)} tensors observed, {len(expected)} expected ({', '.join(names[: len(expected)])})",
+            )
+        labels = [*names, *(f"tensor {k}" for k in range(len(names), len(expected)))]
+        for name, got, want in zip(labels, observed, expected):
             self.equal(got, want, what=what.replace("{name}", name), atol=atol, why=why)
 
     def match_reference(

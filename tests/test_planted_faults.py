@@ -124,10 +124,15 @@ FAULTS = {
             RELATIONS + "h_is_output_gate_times_tanh_of_c",
             "test_state_passing.py::test_two_chunks_with_carried_state_equal_one_pass",  # [h] cannot start an LSTM
             "test_state_passing.py::test_encoder_states_start_the_decoder",
+            # The final states against the reference's [h, c]: one of two comes back.
+            "test_state_passing.py::test_initial_state_is_where_the_recurrence_starts",
+            "test_bad_input.py::test_as_many_initial_states_as_the_layer_has_are_used",
             # Claims that count the returned tensors against the reference's.
             "test_reference.py::test_every_returned_tensor_matches_the_float64_reference",
             "test_go_backwards.py::test_every_returned_tensor_matches_the_backward_reference",
             "test_masking.py::test_masked_run_matches_the_reference",
+            "test_masking.py::test_masking_and_embedding_mask_like_the_mask_argument",
+            "test_go_backwards.py::test_a_mask_still_marks_input_steps",
             "test_implementations.py::test_variant_matches_the_float64_reference",
             "test_stacking.py::test_a_stack_matches_the_reference_chained_layer_after_layer",
             "test_edge_shapes.py::test_one_timestep_is_one_reference_step",

@@ -122,7 +122,7 @@ class Known:
 
 @pytest.fixture
 def known(request) -> Known:
-    return Known(spec_id(request.node.nodeid), request.node.user_properties, request.config.stash[TABLE_KEY])
+    return Known(spec_id(request.node), request.node.user_properties, request.config.stash[TABLE_KEY])
 
 
 def table_paths(config) -> list[Path]:
@@ -156,18 +156,19 @@ def pytest_configure(config):
     config.pluginmanager.register(Summary(config), "known-differences-summary")
 
 
-def spec_id(nodeid: str) -> str:
-    """A test's id without the folders of its module ("test_flags.py::test_x[LSTM]"), which is what
-    the tables' patterns match: the same whether the spec runs from a clone or an installed package."""
-    module, separator, rest = nodeid.partition("::")
-    return module.rsplit("/", 1)[-1] + separator + rest
+def spec_id(item) -> str:
+    """A test's id with its module's file name and no folders ("test_flags.py::test_x[LSTM]"), which is
+    what the tables' patterns match: the same in a clone (keras_rnn_spec/test_flags.py::...) and
+    installed, where pytest's own id is relative to the argument (`--pyargs keras_rnn_spec` gives
+    test_flags.py::..., `--pyargs keras_rnn_spec.test_flags` gives ::... alone)."""
+    return f"{item.path.name}::{item.nodeid.partition('::')[2]}"
 
 
 def pytest_collection_modifyitems(config, items):
     for difference in config.stash[TABLE_KEY]:
         if difference.kind == "xfail" and difference.holds_for(CURRENT):
             for item in items:
-                if difference.concerns(spec_id(item.nodeid)):
+                if difference.concerns(spec_id(item)):
                     item.add_marker(pytest.mark.xfail(strict=True, reason=difference.describe()))
 
 
@@ -188,7 +189,7 @@ class Summary:
 
     def pytest_collection_finish(self, session):
         table = self.config.stash[TABLE_KEY]
-        nodeids = [spec_id(item.nodeid) for item in session.items]  # the selection: after -k, -m, --deselect
+        nodeids = [spec_id(item) for item in session.items]  # the selection: after -k, -m, --deselect
         matches = {d.id: sum(map(d.concerns, nodeids)) for d in table}
         whole_suite = selection.is_whole_suite(self.config, session, self.deselected)
         self.found = {

@@ -83,24 +83,35 @@ def load(path: Path = TABLE) -> list[Difference]:
     return [Difference(**{**entry, "tests": tuple(entry["tests"])}, table=path.name) for entry in entries]
 
 
-def current_subject() -> dict:
-    devices = subject.devices()
+def tensorflow_version() -> str:
     try:
-        tensorflow = metadata.version("tensorflow")
+        return metadata.version("tensorflow")
     except metadata.PackageNotFoundError:
-        tensorflow = "none"
-    return {
-        "keras": subject.KERAS_VERSION,
-        "backend": subject.backend_name(),
-        "device": "GPU" if any(d.startswith("GPU") for d in devices) else "CPU",
-        # The export chapter's converters are TensorFlow's (TFLiteConverter, SavedModel, tf2onnx's graphs),
-        # whatever the Keras: there, and only there, an entry may name the TensorFlow version.
-        "tensorflow": tensorflow,
-        "openvino_precision": exporting.openvino_precision(),
-    }
+        return "none"
 
 
-CURRENT = current_subject()
+# How each condition of the table is read from the running subject.
+PROBES = {
+    "keras": lambda: subject.KERAS_VERSION,
+    "backend": subject.backend_name,
+    "device": lambda: "GPU" if any(d.startswith("GPU") for d in subject.devices()) else "CPU",
+    # The export chapter's converters are TensorFlow's (TFLiteConverter, SavedModel, tf2onnx's graphs),
+    # whatever the Keras: there, and only there, an entry may name the TensorFlow version.
+    "tensorflow": tensorflow_version,
+    "openvino_precision": exporting.openvino_precision,
+}
+
+
+class Subject(dict):
+    """The running subject's value of each condition, read when an entry first asks for it: a run
+    whose entries name no OpenVINO precision does not import OpenVINO."""
+
+    def __missing__(self, condition: str) -> str:
+        self[condition] = PROBES[condition]()
+        return self[condition]
+
+
+CURRENT = Subject()
 
 
 class Known:
@@ -166,10 +177,10 @@ def spec_id(item) -> str:
 
 def pytest_collection_modifyitems(config, items):
     for difference in config.stash[TABLE_KEY]:
-        if difference.kind == "xfail" and difference.holds_for(CURRENT):
-            for item in items:
-                if difference.concerns(spec_id(item)):
-                    item.add_marker(pytest.mark.xfail(strict=True, reason=difference.describe()))
+        concerned = [item for item in items if difference.concerns(spec_id(item))] if difference.kind == "xfail" else []
+        if concerned and difference.holds_for(CURRENT):  # the subject is probed only for entries that concern the run
+            for item in concerned:
+                item.add_marker(pytest.mark.xfail(strict=True, reason=difference.describe()))
 
 
 class Summary:

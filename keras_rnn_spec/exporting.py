@@ -27,8 +27,8 @@ from typing import Callable
 import numpy as np
 
 from keras_rnn_spec.catalogue import KERAS_OWN_LAYERS, LAYERS, SEQUENCES_STATE, STATE, Flags, RecurrentLayer
-from keras_rnn_spec.observe import DATA_SEED, WEIGHT_SCALE, WEIGHT_SEED, Dims, inputs_for, seeding_code, snippet_imports
-from keras_rnn_spec.semantics import returned_by_reference
+from keras_rnn_spec.observe import Dims, inputs_for, preamble, seed_weights, seeding_code
+from keras_rnn_spec.semantics import directions_by_reference, merged, returned_by_reference
 from keras_rnn_spec.subject import KERAS_MAJOR, as_list, backend_name, keras
 
 DIMS = Dims(batch=2, timesteps=10, features=3, units=5)  # the notes' sizes
@@ -175,8 +175,7 @@ def build(case: ModelCase) -> Built:
         shape = (None, d.features) if case.kind == "dynamic" else (d.timesteps, d.features)
         x = keras.Input(shape=shape, batch_size=d.batch if case.fixed_batch else None, name="x")
         model = keras.Model(x, layer(x), name=MODEL_NAME)
-    rng = np.random.default_rng(WEIGHT_SEED)
-    model.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in model.get_weights()])
+    seed_weights(model)
     inputs = case.inputs()
     outputs = as_list(model(inputs if len(inputs) > 1 else inputs[0]))
     if case.kind == "stateful":
@@ -194,15 +193,9 @@ def expected(case: ModelCase, weights: list[np.ndarray], inputs: list[np.ndarray
     if case.kind == "streaming":
         sequence, states = ref(weights, x, inputs[1:])
         return [sequence[:, -1], *states]
-    if case.bidirectional:
-        half = len(weights) // 2
-        forward, forward_states = ref(weights[:half], x)
-        backward, backward_states = ref(weights[half:], x, go_backwards=True)  # in processing order
-        if case.flags.return_sequences:
-            output = np.concatenate([forward, backward[:, ::-1]], axis=-1)  # merge_mode="concat", input order
-        else:
-            output = np.concatenate([forward[:, -1], backward[:, -1]], axis=-1)
-        return [output, *forward_states, *backward_states]
+    if case.bidirectional:  # merge_mode="concat", Bidirectional's default
+        directions = directions_by_reference(ref, weights, x)
+        return [*merged("concat", directions, case.flags.return_sequences), *directions.forward_states, *directions.backward_states]
     sequence, states = ref(weights, x, start)
     return returned_by_reference(case, sequence, states)
 
@@ -369,9 +362,10 @@ def _load_onnx(path: Path) -> Loaded:
     return Loaded(names, lambda arrays: list(zip(outputs, session.run(None, dict(zip(names, arrays))))))
 
 
-def _load_openvino(path: Path) -> Loaded:
+def load_openvino(path: Path, config: dict | None = None) -> Loaded:
+    """The IR compiled for the CPU with `config` (default: OpenVINO's default configuration)."""
     openvino = _needs("openvino", "running OpenVINO IR")
-    compiled = openvino.Core().compile_model(str(path), "CPU")  # the default configuration
+    compiled = openvino.Core().compile_model(str(path), "CPU", config or {})
     names = [port.get_any_name() for port in compiled.inputs]
     outputs = [tuple(sorted(port.get_names())) for port in compiled.outputs]
 
@@ -489,7 +483,7 @@ names = list(signature(**dict(zip(signature.structured_input_signature[1], map(t
     Route(
         "openvino",
         "openvino",
-        _load_openvino,
+        load_openvino,
         "`model.export('model.xml', format='openvino')`, then `openvino.Core().compile_model(..., 'CPU')` with its default configuration",
         """model.export('model.xml', format='openvino')
 import openvino
@@ -555,8 +549,7 @@ class ExportCase:
 
     def snippet(self) -> str:
         lines = [
-            *snippet_imports(self.model.layer),
-            f"x = np.random.default_rng({DATA_SEED}).normal(size={DIMS.input_shape}).astype('float32')",
+            *preamble(DIMS.input_shape, self.model.layer),
             *self.model.model_code(),
             f"to_numpy = {'keras.ops.convert_to_numpy' if KERAS_MAJOR >= 3 else 'np.asarray'}",
             "returned = model(inputs if len(inputs) > 1 else inputs[0])  # exporting to ONNX needs a model that has run",

@@ -23,6 +23,8 @@ from keras_rnn_spec.observe import (
     DATA_SEED,
     Case,
     Dims,
+    Observation,
+    data_code,
     inputs_for,
     returned_code,
     seeding_code,
@@ -121,12 +123,12 @@ class MaskedCase(Case):
             f"mask = {kept}",
             f"layer = {self.layer.constructor_code(d.units, self.flags)}",
         ]
-        data = f"np.random.default_rng({DATA_SEED}).normal(size={d.input_shape}).astype('float32')"
         if self.source == "argument":
-            lines += [f"x = {data}", f"layer.build({d.input_shape})"]
+            lines += [data_code(d.input_shape), f"layer.build({d.input_shape})"]
         elif self.source == "Masking":
             lines += [
-                f"x = {data} * mask[..., None]",
+                data_code(d.input_shape),
+                "x = x * mask[..., None]",
                 f"inputs = keras.Input(shape=({d.timesteps}, {d.features}))",
                 "model = keras.Model(inputs, layer(keras.layers.Masking(0.0)(inputs)))",
             ]
@@ -168,25 +170,6 @@ class MaskReceiver(keras.layers.Layer):
         return inputs
 
 
-@dataclass(frozen=True)
-class MaskedObservation:
-    """What a masked run returned, the float inputs the layer processed, and the masks passed on."""
-
-    outputs: list[np.ndarray]
-    weights: list[np.ndarray]
-    inputs: np.ndarray  # for Embedding: the embedded vectors, looked up in numpy
-    mask: np.ndarray
-    passed_on: list[np.ndarray | None]  # per returned tensor: the mask the next layer received
-
-    @property
-    def output(self) -> np.ndarray:
-        return self.outputs[0]
-
-    @property
-    def states(self) -> list[np.ndarray]:
-        return self.outputs[1:]
-
-
 def _tensors(returned) -> list:
     return list(returned) if isinstance(returned, (list, tuple)) else [returned]
 
@@ -225,7 +208,7 @@ def _run_in_a_model(case: MaskedCase, layer, mask):
     return as_list(model(data)), processed, receivers
 
 
-def run_masked(case: MaskedCase) -> MaskedObservation:
+def run_masked(case: MaskedCase) -> Observation:
     """Build the case's layer with seeded weights and run it once on its padded batch."""
     mask = padding_mask(case.padding, case.dims)
     layer = case.layer.make(case.dims.units, case.flags)
@@ -233,11 +216,11 @@ def run_masked(case: MaskedCase) -> MaskedObservation:
     outputs, processed, receivers = run(case, layer, mask)
     passed_on = [None if r.received is None else to_numpy(r.received).astype(bool) for r in receivers]
     weights = [np.asarray(w) for w in layer.get_weights()]
-    return MaskedObservation(outputs, weights, np.asarray(processed), mask, passed_on)
+    return Observation(outputs, weights, np.asarray(processed), mask, passed_on)
 
 
 @functools.cache
-def observe_masked(case: MaskedCase) -> MaskedObservation:
+def observe_masked(case: MaskedCase) -> Observation:
     """`run_masked(case)`, computed once per session."""
     return run_masked(case)
 

@@ -75,10 +75,7 @@ class Case:
         """A few lines of Keras code that recompute what `run(case)` returns, bound to the names `snippet_names` gives."""
         shape = self.dims.input_shape
         timesteps = self.dims.timesteps if self.known_timesteps else None
-        lines = [
-            *snippet_imports(self.layer),
-            f"x = np.random.default_rng({DATA_SEED}).normal(size={shape}).astype('float32')",
-        ]
+        lines = preamble(shape, self.layer)
         if self.keras_seed is not None:
             lines.append(f"keras.utils.set_random_seed({self.keras_seed})")
         lines.append(f"layer = {self.layer.constructor_code(self.dims.units, self.flags)}")
@@ -95,6 +92,17 @@ class Case:
         return "\n".join([*lines, *returned_code(snippet_names(self.flags, self.layer.state_names), run)])
 
 
+def preamble(shape: tuple, *layers: RecurrentLayer) -> list[str]:
+    """Every snippet's first lines: the imports, and the N(0, 1) float32 input `x` of `shape` that
+    `inputs_for` makes."""
+    return [*snippet_imports(*layers), data_code(shape)]
+
+
+def data_code(shape: tuple, name: str = "x", seed: int = DATA_SEED) -> str:
+    """The snippet line that makes `data_of(shape, seed)`, bound to `name`."""
+    return f"{name} = np.random.default_rng({seed}).normal(size={tuple(shape)}).astype('float32')"
+
+
 def snippet_imports(*layers: RecurrentLayer) -> list[str]:
     """A snippet's import lines: numpy, Keras as this run imports it, and every other module the layers'
     constructor code names (a SPEC_LAYERS layer's, a user's cell's), so that the snippet runs when pasted."""
@@ -107,7 +115,7 @@ def snippet_imports(*layers: RecurrentLayer) -> list[str]:
 
 
 def seeding_code(layer: str = "layer", seed: int = WEIGHT_SEED) -> str:
-    """The snippet line that sets `layer`'s weights as `set_seeded_weights` does."""
+    """The snippet line that sets `layer`'s weights as `seed_weights(layer)` does."""
     return (
         f"rng = np.random.default_rng({seed}); {layer}.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, "
         f"w.shape).astype('float32') for w in {layer}.get_weights()])"
@@ -128,11 +136,13 @@ def returned_code(names: list[str], run: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Observation:
-    """What one run returned, with the weights and inputs it ran on."""
+    """What one run returned, with the weights and inputs it ran on: every chapter's observers return one."""
 
-    outputs: list[np.ndarray]
+    outputs: list  # numpy arrays, in the order returned (nested lists where a stacked cell returns them)
     weights: list[np.ndarray]
-    inputs: np.ndarray
+    inputs: np.ndarray  # what the recurrent layer processed (for an Embedding: the embedded vectors)
+    mask: np.ndarray | None = None  # a masked run's mask
+    passed_on: list | None = None  # a masked run's: per returned tensor, the mask the next layer received
 
     @property
     def output(self) -> np.ndarray:
@@ -145,13 +155,25 @@ class Observation:
 
 def inputs_for(dims: Dims, seed: int = DATA_SEED) -> np.ndarray:
     """N(0, 1) data of the given sizes, as in the notes, in float32."""
-    return np.random.default_rng(seed).normal(size=dims.input_shape).astype("float32")
+    return data_of(dims.input_shape, seed)
+
+
+def data_of(shape: tuple, seed: int = DATA_SEED) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+def seed_weights(*layers, seed: int = WEIGHT_SEED) -> None:
+    """Set the weights of each layer (or model), in order, to U(-WEIGHT_SCALE, WEIGHT_SCALE) draws
+    from one generator seeded `seed`: what `seeding_code` writes, for one layer."""
+    rng = np.random.default_rng(seed)
+    for layer in layers:
+        layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in layer.get_weights()])
 
 
 def set_seeded_weights(layer, case: Case) -> None:
+    """Seed the weights of the case's layer, unless the case keeps Keras' seeded initialisers."""
     if case.keras_seed is None:
-        rng = np.random.default_rng(WEIGHT_SEED)
-        layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in layer.get_weights()])
+        seed_weights(layer)
 
 
 def build(case: Case):

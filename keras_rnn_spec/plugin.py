@@ -13,6 +13,7 @@ A run that selects the spec leaves the user's own warning filters and Hypothesis
 the spec's property claims carry their Hypothesis settings themselves.
 """
 
+import contextlib
 import importlib.util
 import os
 import sys
@@ -101,9 +102,20 @@ def selects_the_spec(config) -> bool:
     return False
 
 
-def covers_the_whole_spec(config) -> bool:
-    """Whether the run's arguments name the spec's folder or a folder above it (not one chapter)."""
-    return any(path == PACKAGE_DIR or path in PACKAGE_DIR.parents for path in arg_paths(config) if "::" not in str(path))
+@contextlib.contextmanager
+def captured(config):
+    """Output written inside the block goes to pytest's global capture, and is dropped (-s, or
+    -p no:capture, leave it on the terminal)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        yield
+        return
+    capture.resume_global_capture()
+    try:
+        yield
+    finally:
+        capture.suspend_global_capture()
+        capture.read_global_capture()
 
 
 def layers_target(config) -> str:
@@ -124,6 +136,7 @@ def pytest_configure(config):
         "keras_classes: a claim about Keras' own classes, not the layers under test "
         '(-m "not keras_classes" leaves them out)',
     )
+    config.addinivalue_line("markers", "reproduced_by(make_case): the function that makes a claim's case from its parameters")
     if not selects_the_spec(config):
         return
     # The user's layer module is imported from the directory pytest runs in, as `python -m pytest` would.
@@ -132,13 +145,8 @@ def pytest_configure(config):
         sys.path.append(invocation_dir)
     # Keras is imported only for a run of the spec, under pytest's capture: TensorFlow's C++ start-up
     # log (CUDA probing, oneDNN notices) would otherwise bury the report header.
-    capture = config.pluginmanager.getplugin("capturemanager")
-    capture.resume_global_capture()
-    try:
+    with captured(config):
         from keras_rnn_spec import catalogue
-    finally:
-        capture.suspend_global_capture()
-        capture.read_global_capture()
 
     target = layers_target(config)
     problem = catalogue.select(target)

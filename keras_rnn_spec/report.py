@@ -52,6 +52,7 @@ from pathlib import Path
 import pytest
 
 from keras_rnn_spec import reference, report_render, selection, subject
+from keras_rnn_spec.cases import case_of
 from keras_rnn_spec.catalogue import DEFAULT, KERAS_OWN_LAYERS, Flags, RecurrentLayer, layers_under_test
 from keras_rnn_spec.observe import Case, snippet_imports
 from keras_rnn_spec.plugin import DEFAULT_REPORT, PACKAGE, installed, report_path
@@ -287,15 +288,16 @@ def claim_text(item) -> dict:
     fence = FENCED.search(body)
     check = fence[1].rstrip("\n") if fence else ""
     details = FENCED.sub("", body).strip()
-    params = item.callspec.params if hasattr(item, "callspec") else {}
-    # A Case, or a chapter's own case class: anything that can print its reproducer.
-    case = next((value for value in params.values() if callable(getattr(value, "snippet", None))), None)
+    case = case_of(item)
     whole = check.startswith("import ")  # a snippet of its own, not a continuation of the case's
     layer = getattr(case, "layer", None)
     check = check_for(check, layer, whole=whole) if isinstance(layer, RecurrentLayer) else check
     if case is not None and not whole:
         snippet = "\n\n".join(part for part in (case.snippet(), check) if part)
-        return {"claim_details": details, "snippet": snippet, "snippet_case": str(case)}
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        # A case made by the claim's reproduced_by function is named by the test's id.
+        named = str(case) if any(value is case for value in params.values()) else item.callspec.id
+        return {"claim_details": details, "snippet": snippet, "snippet_case": named}
     if check:
         return {"claim_details": details, "snippet": check, "snippet_case": ""}
     return {"claim_details": details}

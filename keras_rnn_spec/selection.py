@@ -1,16 +1,17 @@
 """Which part of the suite a run selected: in words for the report, and whether it was the whole suite.
 
 "The whole suite" is one rule, used where a run's coverage decides something: a known difference
-that matches no test is stale only after such a run (keras_rnn_spec/differences.py), and only such a run's
-results enter the compatibility matrix (keras_rnn_spec/report.py records the verdict; tools/compatibility.py
-reads it). It is every test path (the package's folder, or the ini's testpaths) collected without errors, nothing deselected (-k, -m,
---deselect) or left out (--lf, --ignore), on Keras' own layers.
+that matches no test is stale only after such a run (keras_rnn_spec/differences.py), and only such a
+run's results enter the compatibility matrix (keras_rnn_spec/report.py records the verdict;
+tools/compatibility.py reads it). It is every folder of the suite (the package's; in a self-test's
+suite, the ini's testpaths) collected without errors, nothing deselected (-k, -m, --deselect) or left
+out (--lf, --ignore), on Keras' own layers.
 """
 
 import pytest
 
 from keras_rnn_spec.catalogue import KERAS_OWN_LAYERS, SPEC_LAYERS
-from keras_rnn_spec.plugin import covers_the_whole_spec
+from keras_rnn_spec.plugin import PACKAGE_DIR, arg_paths, selects_the_spec
 
 
 def describe(config) -> str:
@@ -38,10 +39,15 @@ def describe(config) -> str:
 
 def is_whole_suite(config, session, deselected: int) -> bool:
     """Whether the run collected every test of the suite on Keras' own layers (see the module's docstring)."""
-    testpaths = [(config.rootpath / path).resolve() for path in config.getini("testpaths")] or [config.rootpath]
-    paths = [(config.invocation_params.dir / arg).resolve() for arg in config.args if "::" not in arg]
-    covered = covers_the_whole_spec(config) or all(
-        any(path == testpath or path in testpath.parents for path in paths) for testpath in testpaths
-    )
+    paths = arg_paths(config)
+    covered = all(any(path == folder or path in folder.parents for path in paths) for folder in suite_folders(config))
     left_out = getattr(config.option, "lf", False) or config.option.ignore or config.option.ignore_glob
     return KERAS_OWN_LAYERS and covered and not left_out and not deselected and not session.testsfailed
+
+
+def suite_folders(config) -> list:
+    """The suite's folders: the package's, in a run of the spec; else (a self-test's suite using the
+    report) the ini's testpaths, or the rootdir."""
+    if selects_the_spec(config):
+        return [PACKAGE_DIR]
+    return [(config.rootpath / path).resolve() for path in config.getini("testpaths")] or [config.rootpath]

@@ -5,11 +5,13 @@ verify helper's. Also ast.parse with the collector paused (below), for the whole
 import ast
 import gc
 import inspect
+import textwrap
 import traceback
 
 import pytest
 
 from keras_rnn_spec import catalogue, subject
+from keras_rnn_spec.cases import case_of
 from keras_rnn_spec.plugin import PACKAGE_DIR
 from keras_rnn_spec.report_render import claim_sentence
 from keras_rnn_spec.verify import Verify
@@ -56,21 +58,23 @@ def claim_of(function) -> str:
 @pytest.fixture
 def verify(request) -> Verify:
     """Self-explaining assertions for the running claim (its docstring's first line)."""
-    params = getattr(request.node, "callspec", None)
-    case = params.params.get("case") if params else None
-    return Verify(claim_of(request.function), case, request.node.user_properties)
+    return Verify(claim_of(request.function), case_of(request.node), request.node.user_properties)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """An error inside a claim, not the verify helper's (which names the claim itself), gets the
-    claim as a note; under SPEC_LAYERS, a layer of the test that a copy through its config breaks
+    claim, its case and the case's reproducer as notes; under SPEC_LAYERS, a layer of the test that a copy through its config breaks
     (Bidirectional, saving) gets what broke as another."""
     try:
         return (yield)
     except (Exception, pytest.fail.Exception) as error:
         if PACKAGE_DIR in item.path.parents and not raised_by_verify(error):
             error.add_note(f"Claim:    {claim_of(item.function)}")
+            case = case_of(item)
+            if case is not None:
+                error.add_note(f"Case:     {case.describe()}")
+                error.add_note("Reproduce:\n" + textwrap.indent(case.snippet(), "    "))
         if not catalogue.KERAS_OWN_LAYERS:  # Keras' own layers survive the copy; a user's may not
             for problem in filter(None, map(catalogue.config_copy_problem, layers_of(item))):
                 error.add_note(problem)

@@ -20,15 +20,27 @@ state and ignores the rest). Keras 2 checks all three itself, before computing a
 import numpy as np
 import pytest
 
+from keras_rnn_spec.cases import WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import LAYERS, SEQUENCES_STATE, reference_of
-from keras_rnn_spec.observe import Case, Dims, inputs_for, set_seeded_weights
+from keras_rnn_spec.observe import (
+    Case,
+    Dims,
+    data_code,
+    inputs_for,
+    returned_code,
+    seeding_code,
+    set_seeded_weights,
+    snippet_names,
+)
 from keras_rnn_spec.parameters import or_skipped
 from keras_rnn_spec.refusals import Refusal, check_refused, described, expected_outcome, run_steps
 from keras_rnn_spec.subject import as_list, keras
 
 DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: no refusal depends on the length
 OTHER_FEATURES = 7
+OTHER_SHAPE = (DIMS.batch, DIMS.timesteps, OTHER_FEATURES)
 STATE_SEED = 11
+DATA_CODE = data_code(DIMS.input_shape)
 
 NOT_3D = Refusal("builtins.ValueError", "expected ndim=3, found ndim=2")
 # Keras 3 keeps no input spec for the features once built; TensorFlow's matmul of the input with
@@ -68,6 +80,39 @@ def made(layer):
     return layer.make(DIMS.units, SEQUENCES_STATE)
 
 
+def made_code(layer) -> str:
+    """The code that makes `made(layer)`."""
+    return layer.constructor_code(DIMS.units, SEQUENCES_STATE)
+
+
+def flat_input_case(layer, given) -> WrittenCase:
+    """The layer called on the data's first step, (batch, features), or on a 2-D Input."""
+    if given == "array":
+        lines, flat, shape = [DATA_CODE], "x[:, 0]", (DIMS.batch, DIMS.features)
+    else:
+        lines, flat, shape = [], f"keras.Input(shape=({DIMS.features},))", (None, DIMS.features)
+    description = f"{made_code(layer)} called on a 2-D {given} of shape {shape}"
+    return WrittenCase(layer, description, "\n".join([*lines, f"{made_code(layer)}({flat})"]))
+
+
+def built_layer_case(layer) -> WrittenCase:
+    """The layer built for DIMS, called on zeros with OTHER_FEATURES."""
+    code = [f"layer = {made_code(layer)}", f"layer.build({DIMS.input_shape})", f"layer(np.zeros({OTHER_SHAPE}, 'float32'))"]
+    description = f"{made_code(layer)} built for {DIMS.input_shape}, called on zeros of shape {OTHER_SHAPE}"
+    return WrittenCase(layer, description, "\n".join(code))
+
+
+def model_case(layer) -> WrittenCase:
+    """A model of the layer on an Input with DIMS' features, called on zeros with OTHER_FEATURES."""
+    code = [
+        f"inputs = keras.Input(shape={DIMS.input_shape[1:]})",
+        f"model = keras.Model(inputs, {made_code(layer)}(inputs))",
+        f"model(np.zeros({OTHER_SHAPE}, 'float32'))",
+    ]
+    description = f"Model(Input(shape={DIMS.input_shape[1:]}), {made_code(layer)}) called on zeros of shape {OTHER_SHAPE}"
+    return WrittenCase(layer, description, "\n".join(code))
+
+
 def given_states(count: int) -> list[np.ndarray]:
     """`count` different (batch, units) states in (-1, 1): a state used in the wrong place shows."""
     rng = np.random.default_rng(STATE_SEED)
@@ -91,6 +136,30 @@ def with_initial_states(layer, count: int):
     return rnn, [("build", build), ("call", call)]
 
 
+def initial_states_case(layer, count: int) -> WrittenCase:
+    """What `with_initial_states(layer, count)` builds and runs, as code."""
+    code = [
+        DATA_CODE,
+        f"rng = np.random.default_rng({STATE_SEED}); states = [rng.uniform(-1, 1, ({DIMS.batch}, {DIMS.units}))"
+        f".astype('float32') for _ in range({count})]",
+        f"layer = {made_code(layer)}",
+        f"inputs, state_inputs = keras.Input(shape={DIMS.input_shape[1:]}), [keras.Input(shape=({DIMS.units},)) for _ in states]",
+        "model = keras.Model([inputs, *state_inputs], layer(inputs, initial_state=state_inputs))",
+        seeding_code(),
+        *returned_code(snippet_names(SEQUENCES_STATE, layer.state_names), "model([x, *states])"),
+    ]
+    description = (
+        f"{made_code(layer)} in Model([x, *s], layer(x, initial_state=s)) with {count} state Input(s), "
+        f"run on x {DIMS.input_shape} and {count} seeded states, seeded uniform weights"
+    )
+    return WrittenCase(layer, description, "\n".join(code))
+
+
+def with_states(extra: int):
+    """Mark a claim run with len(layer.state_names) + `extra` initial states: that model is its case."""
+    return reproduced_by(lambda layer: initial_states_case(layer, len(layer.state_names) + extra))
+
+
 def states_code(layer, count: int) -> str:
     states = ", ".join([f"Input(shape=({DIMS.units},))"] * count)
     return f"Model([x, *s], {layer}(...)(x, initial_state=s)) with s = [{states}], run on arrays"
@@ -106,10 +175,22 @@ def check_run_from(verify, layer, rnn, outputs, states) -> None:
 
 @pytest.mark.parametrize("given", ["array", "Input"])
 @layers
+@reproduced_by(flat_input_case)
 def test_input_without_a_time_axis_is_refused(layer, given, verify, known):
     """A 2-D input (batch, features), without a time axis, is refused with a ValueError: expected ndim=3.
 
     Keras checks the number of dimensions itself, on a numpy array as on a symbolic Input.
+
+    ```python
+    import numpy as np
+    import keras
+    import pytest
+
+    x = np.random.default_rng(2).normal(size=(2, 4, 3)).astype('float32')
+    with pytest.raises(ValueError) as refused:
+        keras.layers.SimpleRNN(5)(x[:, 0])  # the first step alone: (batch, features)
+    assert "expected ndim=3, found ndim=2" in str(refused.value)
+    ```
     """
     flat = inputs_for(DIMS)[:, 0] if given == "array" else keras.Input(shape=(DIMS.features,))
     check_refused(
@@ -121,15 +202,29 @@ def test_input_without_a_time_axis_is_refused(layer, given, verify, known):
 
 
 @layers
+@reproduced_by(built_layer_case)
 def test_a_built_layer_refuses_another_feature_size(layer, verify, known):
     """A layer built for 3 features refuses an input with 7 when called.
 
     Keras 2 checks the input against the built shape. Keras 3 does not: the backend's matmul of
     the input with the (3, gates * units) kernel is what refuses.
+
+    ```python
+    import numpy as np
+    import keras
+    import pytest
+    import tensorflow as tf
+
+    layer = keras.layers.SimpleRNN(5)
+    layer.build((2, 4, 3))
+    with pytest.raises(tf.errors.InvalidArgumentError) as refused:  # TensorFlow's matmul refuses, not Keras
+        layer(np.zeros((2, 4, 7), 'float32'))
+    assert "Matrix size-incompatible" in str(refused.value)
+    ```
     """
     rnn = made(layer)
     rnn.build(DIMS.input_shape)
-    other = np.zeros((DIMS.batch, DIMS.timesteps, OTHER_FEATURES), "float32")
+    other = np.zeros(OTHER_SHAPE, "float32")
     check_refused(
         verify,
         expected_outcome(known, BUILT_LAYER_OTHER_FEATURES),
@@ -139,9 +234,23 @@ def test_a_built_layer_refuses_another_feature_size(layer, verify, known):
 
 
 @layers
+@reproduced_by(model_case)
 def test_a_model_refuses_another_feature_size_naming_both_shapes(layer, verify, known):
-    """A model whose Input has 3 features refuses input with 7, with a ValueError naming both shapes."""
-    other = np.zeros((DIMS.batch, DIMS.timesteps, OTHER_FEATURES), "float32")
+    """A model whose Input has 3 features refuses input with 7, with a ValueError naming both shapes.
+
+    ```python
+    import numpy as np
+    import keras
+    import pytest
+
+    inputs = keras.Input(shape=(4, 3))
+    model = keras.Model(inputs, keras.layers.SimpleRNN(5)(inputs))
+    with pytest.raises(ValueError) as refused:
+        model(np.zeros((2, 4, 7), 'float32'))
+    assert "expected shape=(None, 4, 3), found shape=(2, 4, 7)" in str(refused.value)
+    ```
+    """
+    other = np.zeros(OTHER_SHAPE, "float32")
 
     def build(_):
         inputs = keras.Input(shape=(DIMS.timesteps, DIMS.features))
@@ -156,10 +265,20 @@ def test_a_model_refuses_another_feature_size_naming_both_shapes(layer, verify, 
 
 
 @layers
+@with_states(0)
 def test_as_many_initial_states_as_the_layer_has_are_used(layer, verify):
     """With one initial state per state of the layer, the model runs from them (the control of the next two).
 
     The sequence and final states match the float64 reference started from the given states.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    expected, expected_states = reference.simple_rnn(layer.get_weights(), x, states)  # from the given states
+    atol = 4 * 4 * (3 + 5 + 1) * 2**-23  # float32 rounding over 4 steps
+    np.testing.assert_allclose(sequence, expected, atol=atol)
+    np.testing.assert_allclose(h, expected_states[0], atol=atol)
+    ```
     """
     count = len(layer.state_names)
     rnn, steps = with_initial_states(layer, count)
@@ -171,11 +290,27 @@ def test_as_many_initial_states_as_the_layer_has_are_used(layer, verify):
 @pytest.mark.parametrize(
     "layer", or_skipped([layer for layer in LAYERS if len(layer.state_names) > 1], "more than one state"), ids=str
 )
+@with_states(-1)
 def test_fewer_initial_states_than_the_layer_has_are_refused(layer, verify, known):
     """Fewer initial states than the layer has (h alone for an LSTM) are refused, not completed with zeros.
 
     Keras 2 refuses when the model is built, with a ValueError naming cell.state_size. Keras 3
     builds the model and refuses when it runs, with an IndexError from the cell looking for c.
+
+    ```python
+    import numpy as np
+    import keras
+    import pytest
+
+    x = np.random.default_rng(2).normal(size=(2, 4, 3)).astype('float32')
+    h = np.random.default_rng(11).uniform(-1, 1, (2, 5)).astype('float32')  # h alone, no c
+    layer = keras.layers.LSTM(5, return_sequences=True, return_state=True)
+    inputs, h_input = keras.Input(shape=(4, 3)), keras.Input(shape=(5,))
+    model = keras.Model([inputs, h_input], layer(inputs, initial_state=[h_input]))  # built without complaint
+    with pytest.raises(IndexError) as refused:  # the cell's states[1], c
+        model([x, h])
+    assert "list index out of range" in str(refused.value)
+    ```
     """
     count = len(layer.state_names) - 1
     _, steps = with_initial_states(layer, count)
@@ -184,12 +319,28 @@ def test_fewer_initial_states_than_the_layer_has_are_refused(layer, verify, know
 
 
 @layers
+@with_states(1)
 def test_more_initial_states_than_the_layer_has_are_refused_except_by_keras_3_gru(layer, verify, known):
     """More initial states than the layer has are refused, except by Keras 3's GRU, which uses the first.
 
     Keras 2 refuses when the model is built (a ValueError naming cell.state_size). Keras 3 refuses
     when the model runs, with the backend's structure error (SimpleRNN, LSTM), or runs GRU from the
     first state given: its outputs match the float64 reference started from that state alone.
+
+    ```python
+    import numpy as np
+    import keras
+    import pytest
+
+    x = np.random.default_rng(2).normal(size=(2, 4, 3)).astype('float32')
+    rng = np.random.default_rng(11); states = [rng.uniform(-1, 1, (2, 5)).astype('float32') for _ in range(2)]
+    layer = keras.layers.SimpleRNN(5, return_sequences=True, return_state=True)  # one state, h; two given
+    inputs, state_inputs = keras.Input(shape=(4, 3)), [keras.Input(shape=(5,)) for _ in states]
+    model = keras.Model([inputs, *state_inputs], layer(inputs, initial_state=state_inputs))  # built without complaint
+    with pytest.raises(ValueError) as refused:  # TensorFlow's loop: 2 states in, the cell's 1 out
+        model([x, *states])
+    assert "Too few leaves for PyTreeSpec" in str(refused.value)
+    ```
     """
     count = len(layer.state_names) + 1
     rnn, steps = with_initial_states(layer, count)

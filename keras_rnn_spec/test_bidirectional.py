@@ -25,17 +25,8 @@ import numpy as np
 import pytest
 
 from keras_rnn_spec.catalogue import LAYERS, Flags, RecurrentLayer, reference_of
-from keras_rnn_spec.observe import (
-    DATA_SEED,
-    WEIGHT_SCALE,
-    WEIGHT_SEED,
-    Dims,
-    Observation,
-    inputs_for,
-    returned_code,
-    seeding_code,
-    snippet_imports,
-)
+from keras_rnn_spec.observe import Dims, Observation, inputs_for, preamble, returned_code, seed_weights, seeding_code
+from keras_rnn_spec.semantics import Directions, directions_by_reference, merged
 from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.verify import reference_tolerance
 
@@ -84,8 +75,7 @@ class BidirectionalCase:
     def snippet(self) -> str:
         shape, d = self.dims.input_shape, self.dims
         lines = [
-            *snippet_imports(self.layer),
-            f"x = np.random.default_rng({DATA_SEED}).normal(size={shape}).astype('float32')",
+            *preamble(shape, self.layer),
             f"layer = {self.constructor_code()}",
         ]
         if self.with_initial_state:
@@ -146,54 +136,20 @@ def observe_bidirectional(case: BidirectionalCase) -> Observation:
     else:
         layer.build(case.dims.input_shape)
         apply, inputs = layer, x
-    rng = np.random.default_rng(WEIGHT_SEED)
-    weights = layer.get_weights()
-    layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in weights])
+    seed_weights(layer)
     return Observation(as_list(apply(inputs)), [np.asarray(w) for w in layer.get_weights()], x)
 
 
-@dataclass(frozen=True)
-class Directions:
-    """The float64 reference of each direction: sequences in input order, final states."""
-
-    forward_sequence: np.ndarray
-    forward_states: list[np.ndarray]
-    backward_sequence: np.ndarray  # flipped into input order: step t has read x[:, t:]
-    backward_final_output: np.ndarray  # after reading back to step 0
-    backward_states: list[np.ndarray]
-
-
 def reference_directions(case: BidirectionalCase, run: Observation) -> Directions:
-    half = len(run.weights) // 2
-    forward_start = backward_start = None
+    starts = (None, None)
     if case.with_initial_state:
         given = initial_states(case)
-        forward_start, backward_start = given[: case.state_count], given[case.state_count :]
-    reference = reference_of(case.layer)
-    forward_sequence, forward_states = reference(run.weights[:half], run.inputs, forward_start)
-    # go_backwards: the reference returns the sequence in processing order (its step 0 is input step T-1).
-    backward_processed, backward_states = reference(
-        run.weights[half:], run.inputs, backward_start, go_backwards=True
-    )
-    return Directions(
-        forward_sequence, forward_states, backward_processed[:, ::-1], backward_processed[:, -1], backward_states
-    )
+        starts = (given[: case.state_count], given[case.state_count :])
+    return directions_by_reference(reference_of(case.layer), run.weights, run.inputs, starts)
 
 
 def documented_merge(case: BidirectionalCase, directions: Directions) -> list[np.ndarray]:
-    """The output(s) merge_mode documents, from the two directions' outputs aligned in input order."""
-    if case.return_sequences:
-        forward, backward = directions.forward_sequence, directions.backward_sequence
-    else:
-        forward, backward = directions.forward_sequence[:, -1], directions.backward_final_output
-    merges = {
-        "concat": lambda: [np.concatenate([forward, backward], axis=-1)],  # forward units first
-        "sum": lambda: [forward + backward],
-        "ave": lambda: [(forward + backward) / 2],
-        "mul": lambda: [forward * backward],
-        None: lambda: [forward, backward],
-    }
-    return merges[case.merge_mode]()
+    return merged(case.merge_mode, directions, case.return_sequences)
 
 
 def merged_tolerance(case: BidirectionalCase) -> float:

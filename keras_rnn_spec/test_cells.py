@@ -36,8 +36,8 @@ from keras_rnn_spec.catalogue import (
     about_keras_own_classes,
     reference_outputs,
 )
-from keras_rnn_spec.observe import WEIGHT_SCALE, Case, Dims, build, inputs_for, observe
-from keras_rnn_spec.semantics import returned_names
+from keras_rnn_spec.observe import WEIGHT_SCALE, Case, Dims, Observation, build, inputs_for, observe
+from keras_rnn_spec.semantics import final_output, output_of, returned_names
 from keras_rnn_spec.subject import keras, to_numpy
 from keras_rnn_spec.verify import reference_tolerance
 
@@ -198,13 +198,13 @@ def shapes_of(value):
 
 
 @functools.cache
-def observe_nested(case: Case):
+def observe_nested(case: Case) -> Observation:
     """A stack's returned structure as nested numpy arrays, with its weights and inputs."""
     layer, forward = build(case)
     inputs = inputs_for(case.dims)
     returned = forward(inputs)
     outputs = nested_numpy(returned) if isinstance(returned, (list, tuple)) else [to_numpy(returned)]
-    return outputs, [np.asarray(w) for w in layer.get_weights()], inputs
+    return Observation(outputs, [np.asarray(w) for w in layer.get_weights()], inputs)
 
 
 def same_function_tolerance(case: Case) -> float:
@@ -303,7 +303,7 @@ def test_stacked_cells_return_their_states_nested_per_cell(case, verify, known):
     """
     # Keras 2 returns a one-state cell's state bare, not in a list (known differences table).
     one_state_in_a_list = known.value(True)
-    outputs, _, _ = observe_nested(case)
+    outputs = observe_nested(case).outputs
     dims, last_width = case.dims, case.layer.cells[-1][1]
     output = (dims.batch, dims.timesteps, last_width) if case.flags.return_sequences else (dims.batch, last_width)
     expected = [output]
@@ -336,11 +336,12 @@ def test_stacked_cells_match_the_reference_chained_cell_after_cell(case, verify)
     np.testing.assert_allclose(output, gru_sequence[:, -1], atol=atol)
     ```
     """
-    outputs, weights, inputs = observe_nested(case)
-    sequence, states = case.layer.reference(weights, inputs)
+    observed = observe_nested(case)
+    outputs = observed.outputs
+    sequence, states = case.layer.reference(observed.weights, observed.inputs)
     atol = stack_tolerance(case.layer, case.dims)
     why = "float32 rounding of each cell, passed on to the next"
-    expected_output = sequence if case.flags.return_sequences else sequence[:, -1]
+    expected_output = output_of(sequence, case.flags)
     verify.equal(outputs[0], expected_output, what="output against the reference", atol=atol, why=why)
     if case.flags.return_state:
         verify.holds(
@@ -386,10 +387,9 @@ def test_a_custom_cells_output_is_its_output_not_its_state(case, verify):
     ```
     """
     observed = observe(case)
-    final_output = observed.output[:, -1] if case.flags.return_sequences else observed.output
     h = observed.states[0]
     # Doubling a float32 is exact, and the layer returns the tensors the cell returned.
-    verify.equal(final_output, 2 * h, what="final output against 2 * state h")
+    verify.equal(final_output(observed.output, case.flags), 2 * h, what="final output against 2 * state h")
 
 
 @about_keras_own_classes("RNN around the spec's TwiceHCountingCell")
@@ -413,7 +413,7 @@ def test_a_custom_cell_matches_its_float64_reference(case, verify):
     why = "float32 rounding over T steps"
     # (name, expected, tolerance): the output is 2 * h, so twice h's rounding; T additions of 1.0
     # in float32 are exact for any T below 2**24.
-    expected = [("output", sequence if case.flags.return_sequences else sequence[:, -1], 2 * tolerance)]
+    expected = [("output", output_of(sequence, case.flags), 2 * tolerance)]
     if case.flags.return_state:
         expected += [("state h", h, tolerance), ("state count", count, 0.0)]
     verify.structure(observed.outputs, [want.shape for _, want, _ in expected], names=[name for name, _, _ in expected])

@@ -20,15 +20,7 @@ import numpy as np
 import pytest
 
 from keras_rnn_spec.catalogue import DEFAULT, FLAGS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, keras_classes_marks
-from keras_rnn_spec.observe import (
-    DATA_SEED,
-    WEIGHT_SCALE,
-    WEIGHT_SEED,
-    returned_code,
-    seeding_code,
-    snippet_imports,
-    snippet_names,
-)
+from keras_rnn_spec.observe import Observation, data_of, preamble, returned_code, seed_weights, seeding_code, snippet_names
 from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.verify import FLOAT32_EPS
 
@@ -63,8 +55,7 @@ class ConvCase:
     def snippet(self) -> str:
         return "\n".join(
             [
-                *snippet_imports(),
-                f"x = np.random.default_rng({DATA_SEED}).normal(size={self.input_shape}).astype('float32')",
+                *preamble(self.input_shape),
                 f"layer = {self.constructor_code()}",
                 f"layer.build({self.input_shape})",
                 seeding_code(),
@@ -87,15 +78,13 @@ def cases(flags=FLAGS) -> list[ConvCase]:
 
 
 @functools.cache
-def observe_conv(case: ConvCase) -> list[np.ndarray]:
-    """What the layer returned, as a list of numpy arrays, computed once per session."""
+def observe_conv(case: ConvCase) -> Observation:
+    """What the layer returned, with its weights and inputs, computed once per session."""
     layer = case.layer_class(FILTERS, KERNEL_SIZE, **case.flags.kwargs())
     layer.build(case.input_shape)
-    rng = np.random.default_rng(WEIGHT_SEED)
-    shapes = [w.shape for w in layer.get_weights()]
-    layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, shape).astype("float32") for shape in shapes])
-    x = np.random.default_rng(DATA_SEED).normal(size=case.input_shape).astype("float32")
-    return as_list(layer(x))
+    seed_weights(layer)
+    x = data_of(case.input_shape)
+    return Observation(as_list(layer(x)), [np.asarray(w) for w in layer.get_weights()], x)
 
 
 @pytest.mark.parametrize("case", cases(), ids=str)
@@ -117,7 +106,7 @@ def test_returns_the_output_then_h_and_c(case, verify):
     if case.flags.return_state:
         names += ["h", "c"]
         shapes += [state, state]
-    verify.structure(observe_conv(case), shapes, names=names)
+    verify.structure(observe_conv(case).outputs, shapes, names=names)
 
 
 @pytest.mark.parametrize("case", cases([SEQUENCES, SEQUENCES_STATE]), ids=str)
@@ -134,7 +123,7 @@ def test_last_step_of_the_sequence_is_the_default_output(case, verify):
     """
     without = case.with_flags(STATE if case.flags.return_state else DEFAULT)
     what = f"sequence[:, -1] against the output of {without.flags}"
-    verify.equal(observe_conv(case)[0][:, -1], observe_conv(without)[0], what=what)
+    verify.equal(observe_conv(case).output[:, -1], observe_conv(without).output, what=what)
 
 
 @pytest.mark.parametrize("case", cases([STATE]), ids=str)
@@ -145,7 +134,7 @@ def test_output_is_h(case, verify):
     np.testing.assert_array_equal(output, h)
     ```
     """
-    output, h, _ = observe_conv(case)
+    output, h, _ = observe_conv(case).outputs
     verify.equal(output, h, what="output against state h")
 
 
@@ -157,7 +146,7 @@ def test_last_step_of_the_sequence_is_h(case, verify):
     np.testing.assert_array_equal(sequence[:, -1], h)
     ```
     """
-    sequence, h, _ = observe_conv(case)
+    sequence, h, _ = observe_conv(case).outputs
     verify.equal(sequence[:, -1], h, what="sequence[:, -1] against state h")
 
 
@@ -175,8 +164,8 @@ def test_states_do_not_depend_on_return_sequences(case, verify):
     np.testing.assert_array_equal(c, c_without)
     ```
     """
-    _, h, c = observe_conv(case)
-    _, h_without, c_without = observe_conv(case.with_flags(STATE))
+    _, h, c = observe_conv(case).outputs
+    _, h_without, c_without = observe_conv(case.with_flags(STATE)).outputs
     verify.equal(h, h_without, what="state h against state h of return_state alone")
     verify.equal(c, c_without, what="state c against state c of return_state alone")
 
@@ -189,7 +178,7 @@ def test_cell_state_is_not_h(case, verify):
     assert np.abs(np.asarray(c) - np.asarray(h)).max() >= 1e-3  # other numbers, not h repeated
     ```
     """
-    _, h, c = observe_conv(case)
+    _, h, c = observe_conv(case).outputs
     # c = h would need o * tanh(c) = c everywhere; with random weights they differ by O(0.1).
     verify.differ(c, h, what="state c against state h", at_least=1e-3)
 
@@ -204,7 +193,7 @@ def test_h_is_bounded_by_tanh_of_c(case, verify):
     assert np.all(np.abs(h) <= np.abs(np.tanh(c)) + 2 * 2**-23)
     ```
     """
-    _, h, c = observe_conv(case)
+    _, h, c = observe_conv(case).outputs
     # tanh(c) is recomputed here in float64; the layer's float32 tanh may sit one ulp above it.
     excess = float(np.max(np.abs(h) - np.abs(np.tanh(c.astype(np.float64)))))
     verify.holds(

@@ -15,8 +15,19 @@ from dataclasses import replace
 
 import pytest
 
+from keras_rnn_spec.cases import WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import DEFAULT, LAYERS, SEQUENCES_STATE, reference_outputs
-from keras_rnn_spec.observe import NOTES_DIMS, Case, build, cases, inputs_for, observe, set_seeded_weights
+from keras_rnn_spec.observe import (
+    DATA_SEED,
+    NOTES_DIMS,
+    Case,
+    build,
+    cases,
+    inputs_for,
+    observe,
+    seeding_code,
+    set_seeded_weights,
+)
 from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.refusals import Refusal, check_refused, expected_outcome
 
@@ -98,11 +109,42 @@ def test_zero_timesteps_are_refused_not_answered_with_an_empty_output(case, veri
     )
 
 
+def every_length_case(layer) -> WrittenCase:
+    """The model of the claim below, fed each of LENGTHS."""
+    made = layer.constructor_code(NOTES_DIMS.units, SEQUENCES_STATE)
+    shapes = [replace(NOTES_DIMS, timesteps=length).input_shape for length in LENGTHS]
+    code = [
+        f"layer = {made}",
+        f"inputs = keras.Input(shape=(None, {NOTES_DIMS.features}))",
+        "model = keras.Model(inputs, layer(inputs))",
+        seeding_code(),
+        f"xs = [np.random.default_rng({DATA_SEED}).normal(size=shape).astype('float32') for shape in {shapes}]",
+        "returned = [model(x) for x in xs]",
+        "print(*returned, sep='\\n\\n')",
+    ]
+    description = (
+        f"{made} in one Model on Input(shape=(None, {NOTES_DIMS.features})), called on x of shapes "
+        f"{', '.join(map(str, shapes))} in turn, seeded uniform weights"
+    )
+    return WrittenCase(layer, description, "\n".join(code))
+
+
 @pytest.mark.parametrize("layer", LAYERS, ids=str)
+@reproduced_by(every_length_case)
 def test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length(layer, verify):
     """One model with Input(shape=(None, features)) gives, for each length fed to it, the reference's numbers.
 
     The lengths 1, 3 and 6 go through the same model, one after another (model(x), eagerly).
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    for x, tensors in zip(xs, returned):
+        sequence, states = reference.simple_rnn(layer.get_weights(), x)
+        assert len(tensors) == 1 + len(states)  # the sequence, then the states
+        for got, expected in zip(tensors, [sequence, *states]):
+            np.testing.assert_allclose(got, expected, atol=4 * x.shape[1] * (3 + 5 + 1) * 2**-23)  # this length's rounding
+    ```
     """
     case = Case(layer, SEQUENCES_STATE, "call", NOTES_DIMS)
     rnn = layer.make(NOTES_DIMS.units, SEQUENCES_STATE)

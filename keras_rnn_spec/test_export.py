@@ -32,6 +32,7 @@ from keras_rnn_spec.exporting import (
     holds,
     keras_names,
     load,
+    load_openvino,
     openvino_precision,
     reference_dims,
     summary,
@@ -104,6 +105,11 @@ def listing(returned) -> list[str]:
     return [f"{'|'.join(names) or f'#{k}'} {list(np.shape(array))}" for k, (names, array) in enumerate(returned)]
 
 
+def held_by(returned, keras_outputs: list, names: list[str]) -> list[list[str]]:
+    """For each output the runtime returned, the names of the Keras outputs it holds (`holds`: same shape and numbers)."""
+    return [[names[j] for j in holds(array, keras_outputs)] for _, array in returned]
+
+
 def in_keras_order(model, returned, count: int) -> list[np.ndarray]:
     """The runtime's outputs in Keras' order: by Keras name where every output answers to exactly one, else by position."""
     wanted = keras_names(model, count)
@@ -128,8 +134,8 @@ def test_the_model_exports_loads_and_runs(case, exports, verify):
     _, _, returned = run_once(exports, case)
     verify.holds(not isinstance(returned, Exception), what="the run step", details=f"raised {summary(returned)}" if isinstance(returned, Exception) else "")
     keras_outputs, names = exports.model(case.model).keras_outputs, case.model.output_names
-    held = [" or ".join(names[j] for j in holds(array, keras_outputs)) or "none" for _, array in returned]
-    outputs = [f"{shown} ({holding})" for shown, holding in zip(listing(returned), held)]
+    held = held_by(returned, keras_outputs, names)
+    outputs = [f"{shown} ({' or '.join(holding) or 'none'})" for shown, holding in zip(listing(returned), held)]
     verify.record.append(
         (EXPORT_LISTING, {"route": case.route.name, "model": str(case.model), "keras": names, "keras_inputs": case.model.input_names, "inputs": outcome.value.inputs, "outputs": outputs})
     )
@@ -154,15 +160,15 @@ def test_each_keras_output_is_found_by_its_name(case, exports, verify):
         what="number of outputs",
         details=f"{len(returned)} listed ({', '.join(listing(returned))}); Keras returns {len(keras_outputs)} ({', '.join(case.model.output_names)})",
     )
-    for k, (wanted, name) in enumerate(zip(keras_names(built.model, len(keras_outputs)), case.model.output_names)):
+    for wanted, name in zip(keras_names(built.model, len(keras_outputs)), case.model.output_names, strict=True):
         found = [(names, array) for names, array in returned if answers_to(names, wanted)]
         verify.holds(
             len(found) == 1,
             what=f"the output named {' or '.join(wanted)} (Keras' {name})",
             details=f"{len(found)} listed under that name; the runtime lists {', '.join(listing(returned))}",
         )
-        held = [case.model.output_names[j] for j in holds(found[0][1], keras_outputs)]
-        verify.holds(k in holds(found[0][1], keras_outputs), what=f"what {found[0][0][0]} holds", details=f"{held or 'none of Keras outputs'}, not {name}")
+        (held,) = held_by(found, keras_outputs, case.model.output_names)
+        verify.holds(name in held, what=f"what {found[0][0][0]} holds", details=f"{held or 'none of Keras outputs'}, not {name}")
 
 
 @everything
@@ -179,7 +185,7 @@ def test_the_kth_listed_output_is_the_kth_keras_output(case, exports, verify):
         pytest.skip(DICT_WITHOUT_ORDER)
     built, loaded, returned = first_run(exports, case)
     keras_outputs, names = built.keras_outputs, case.model.output_names
-    held = [[names[j] for j in holds(array, keras_outputs)] or ["none"] for _, array in returned]
+    held = [holding or ["none"] for holding in held_by(returned, keras_outputs, names)]
     verify.holds(
         len(returned) == len(keras_outputs),
         what="number of outputs",
@@ -240,13 +246,10 @@ def test_openvino_at_f32_inference_precision_matches_the_reference(case, exports
     np.testing.assert_allclose(at_f32(inputs).to_tuple()[0], expected[:, -1], atol=4 * 10 * (3 + 5 + 1) * 2**-23)
     ```
     """
-    import openvino
-
-    built, loaded = loaded_or_skip(exports, case)
-    path = exports.artifact(case).value
-    compiled = openvino.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    built, _ = loaded_or_skip(exports, case)
+    at_f32 = load_openvino(exports.artifact(case).value, {"INFERENCE_PRECISION_HINT": "f32"})
     verify.record.append(("OpenVINO's default CPU inference precision here", openvino_precision()))
-    returned = [((), np.asarray(compiled(list(built.inputs))[port])) for port in compiled.outputs]
+    returned = at_f32.run(list(built.inputs))
     for name, want in zip(case.model.output_names, expected(case.model, built.weights, built.inputs)):
         verify.equal(
             closest(returned, want),

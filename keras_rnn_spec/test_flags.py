@@ -11,6 +11,7 @@ import pytest
 
 from keras_rnn_spec.catalogue import FLAGS, LAYERS
 from keras_rnn_spec.observe import PATHS, Case, observe
+from keras_rnn_spec.semantics import final_output
 
 PAIRS = [
     pytest.param(Case(layer, first, path), second, id=f"{layer}-{first}-vs-{second}-{path}")
@@ -18,10 +19,6 @@ PAIRS = [
     for first, second in itertools.combinations(FLAGS, 2)
     for path in PATHS
 ]
-
-
-def final_output(observation, flags):
-    return observation.output[:, -1] if flags.return_sequences else observation.output
 
 
 @pytest.mark.parametrize("case, other_flags", PAIRS)
@@ -38,8 +35,8 @@ def test_configurations_agree_where_they_overlap(case, other_flags, verify):
     """
     first, second = observe(case), observe(case.with_flags(other_flags))
     verify.equal(
-        final_output(first, case.flags),
-        final_output(second, other_flags),
+        final_output(first.output, case.flags),
+        final_output(second.output, other_flags),
         what=f"final output against the final output of {other_flags}",
     )
     if case.flags.return_sequences and other_flags.return_sequences:

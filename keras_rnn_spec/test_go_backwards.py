@@ -22,16 +22,12 @@ from keras_rnn_spec.masks import (
     reference_run,
 )
 from keras_rnn_spec.observe import Case, Dims, cases, observe, run
-from keras_rnn_spec.semantics import returned_names
+from keras_rnn_spec.semantics import final_output, returned_names
 from keras_rnn_spec.verify import reference_tolerance
 
 PATHS = ("call",)  # go_backwards does not depend on the run path; the cheap one is enough
 # Fewer steps than the notes' 10 (an eager loop costs per step); enough to tell the orders apart.
 DIMS = Dims(batch=2, timesteps=6, features=3, units=5)
-
-
-def final_output(observation, flags):
-    return observation.output[:, -1] if flags.return_sequences else observation.output
 
 
 @pytest.mark.parametrize("case", cases(BACKWARD_LAYERS, paths=PATHS, dims=DIMS), ids=str)
@@ -98,7 +94,7 @@ def test_last_step_is_the_default_output_and_h(case, verify):
     ```
     """
     observed = observe(case)
-    last = final_output(observed, case.flags)
+    last = final_output(observed.output, case.flags)
     # Computed once and returned in several places (chapter 3), so exact.
     verify.equal(last, observe(case.with_flags(DEFAULT)).output, what="final output against the default output")
     if case.flags.return_state:

@@ -15,6 +15,7 @@ SPEC_LAYERS names; implementation belongs to Keras' own GRU and LSTM, checked on
 
 import pytest
 
+from keras_rnn_spec.cases import WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import (
     DEFAULT,
     FLAGS,
@@ -23,6 +24,7 @@ from keras_rnn_spec.catalogue import (
     KERAS_OWN_LAYERS,
     LAYERS,
     LSTM,
+    SIMPLE_RNN,
     about_keras_own_classes,
     reference_outputs,
 )
@@ -98,12 +100,26 @@ def test_variant_matches_the_float64_reference(case, verify):
     verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 
 
+def unrolled_case(layer) -> Case:
+    """The layer with unroll=True in a model whose Input leaves the timesteps unknown, run on the notes' 10 steps."""
+    return Case(layer.with_options(unroll=True), DEFAULT, "predict", known_timesteps=False)
+
+
 @pytest.mark.parametrize("layer", LAYERS, ids=str)
+@reproduced_by(unrolled_case)
 def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
     """unroll=True accepts Input(shape=(None, features)): the model builds, and unrolls over the steps it is given.
 
     Called on the notes' 10 steps, it returns what the default layer returns. (Keras 2 refuses the
     Input when the model is built: see the known differences.)
+
+    ```python
+    # The model above built on Input(shape=(None, 3)). The default layer (unroll=False), with the same weights:
+    default = layer.from_config({**layer.get_config(), "unroll": False})
+    default.build(x.shape)
+    default.set_weights(layer.get_weights())
+    np.testing.assert_allclose(output, default(x), atol=2 * 4 * 10 * (3 + 5 + 1) * 2**-23)  # two float32 evaluations
+    ```
     """
     expected = known.value("nothing")
     unrolled = layer.with_options(unroll=True).make(NOTES_DIMS.units, DEFAULT)
@@ -119,7 +135,7 @@ def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
         default = observe(Case(layer, DEFAULT, "call"))
         unrolled.set_weights(default.weights)
         verify.equal(
-            as_list(built[0](default.inputs))[0],
+            as_list(built[0].predict(default.inputs, verbose=0))[0],
             default.output,
             what="the model's output on 10 steps against the default layer's",
             atol=same_function_tolerance(NOTES_DIMS),
@@ -127,10 +143,23 @@ def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
         )
 
 
+def implementation_case(layer) -> WrittenCase:
+    """The layer made without implementation and with implementation=2: their cells' settings."""
+    made, explicit = (entry.constructor_code(5, DEFAULT) for entry in (layer, layer.with_options(implementation=2)))
+    code = [f"default = {made}.cell.implementation", f"explicit = {explicit}.cell.implementation", "print(default, explicit)"]
+    return WrittenCase(layer, f"{made} and {explicit}: their cell's implementation", "\n".join(code))
+
+
 @about_keras_own_classes("GRU and LSTM (their implementation setting)")
 @pytest.mark.parametrize("layer", (GRU, LSTM), ids=str)
+@reproduced_by(implementation_case)
 def test_implementation_2_is_the_default(layer, verify):
-    """GRU and LSTM default to implementation=2, so passing implementation=2 changes nothing."""
+    """GRU and LSTM default to implementation=2, so passing implementation=2 changes nothing.
+
+    ```python
+    assert default == explicit == 2
+    ```
+    """
     default = layer.layer_class(5).cell.implementation
     explicit = layer.layer_class(5, implementation=2).cell.implementation
     verify.holds(
@@ -140,9 +169,26 @@ def test_implementation_2_is_the_default(layer, verify):
     )
 
 
+def simple_rnn_implementation_case() -> WrittenCase:
+    """The constructor call the claim makes; the case's code ends in it, as it raises."""
+    made = SIMPLE_RNN.with_options(implementation=1).constructor_code(5, DEFAULT)
+    return WrittenCase(SIMPLE_RNN, f"{made}, constructed (no input)", made)
+
+
 @about_keras_own_classes("SimpleRNN (its constructor)")
+@reproduced_by(simple_rnn_implementation_case)
 def test_simple_rnn_has_no_implementation_setting(verify, known):
-    """SimpleRNN takes no implementation argument: passing one raises ValueError naming it."""
+    """SimpleRNN takes no implementation argument: passing one raises ValueError naming it.
+
+    ```python
+    import keras
+    import pytest
+
+    with pytest.raises(ValueError) as refused:  # Keras 3: Unrecognized keyword arguments ...
+        keras.layers.SimpleRNN(5, implementation=1)
+    assert "implementation" in str(refused.value)
+    ```
+    """
     # Keras 2 accepts it with a logged deprecation warning and ignores it (known differences table).
     expected = known.value("ValueError")
     raised = raised_by(lambda: keras.layers.SimpleRNN(5, implementation=1))

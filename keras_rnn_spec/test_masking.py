@@ -28,7 +28,7 @@ from keras_rnn_spec.masks import (
     reference_outputs,
     unpadded_rows,
 )
-from keras_rnn_spec.semantics import returned_names
+from keras_rnn_spec.semantics import final_output, returned_names
 from keras_rnn_spec.verify import reference_tolerance
 
 ZERO_OUTPUT = {layer.with_options(zero_output_for_mask=True): layer for layer in LAYERS}  # -> default layer
@@ -186,7 +186,7 @@ def test_final_output_and_states_come_from_the_last_valid_step(case, verify):
     ```
     """
     observed = observe_masked(case)
-    final = observed.output[:, -1] if case.flags.return_sequences else observed.output
+    final = final_output(observed.output, case.flags)
     returned = [("final output", final)]
     returned += list(zip([f"state {name}" for name in case.layer.state_names], observed.states))
     # Two float32 runs of the same steps in batches of different sizes, each within the reference

@@ -19,8 +19,21 @@ import functools
 import numpy as np
 import pytest
 
+from keras_rnn_spec.cases import WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import LAYERS, SEQUENCES_STATE, STATE, reference_of
-from keras_rnn_spec.observe import WEIGHT_SCALE, WEIGHT_SEED, Case, Dims, inputs_for, set_seeded_weights
+from keras_rnn_spec.observe import (
+    WEIGHT_SCALE,
+    WEIGHT_SEED,
+    Case,
+    Dims,
+    Observation,
+    data_code,
+    inputs_for,
+    seed_weights,
+    seeding_code,
+    set_seeded_weights,
+)
+from keras_rnn_spec.semantics import output_of
 from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.refusals import Refusal, check_refused, expected_outcome
 from keras_rnn_spec.verify import FLOAT32_EPS, reference_tolerance
@@ -47,33 +60,66 @@ def seed(rnn, layer, flags) -> None:
 
 
 @functools.cache
-def functional_run(layer, flags) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """What Model(inputs, layer(inputs))(x) returns, and the layer's weights."""
+def functional_run(layer, flags) -> Observation:
+    """What Model(inputs, layer(inputs))(x) returns, with the layer's weights and x."""
     rnn = layer.make(DIMS.units, flags)
     inputs = input_layer()
     model = keras.Model(inputs, rnn(inputs))
     seed(rnn, layer, flags)
-    return as_list(model(inputs_for(DIMS))), rnn.get_weights()
+    x = inputs_for(DIMS)
+    return Observation(as_list(model(x)), [np.asarray(w) for w in rnn.get_weights()], x)
+
+
+INPUT_CODE = f"keras.Input(shape={DIMS.input_shape[1:]})"
+DATA_CODE = data_code(DIMS.input_shape)
+ON_X = f"called on x of shape {DIMS.input_shape}, seeded uniform weights"
+LAYER_AFTER_STATES_MODEL = f"keras.Sequential([INPUT, LAYER, keras.layers.Dense({HEAD_UNITS})])"
 
 
 def code(layer, flags, model: str) -> str:
     """How the model under test is made, for failure messages."""
     made = layer.constructor_code(DIMS.units, flags)
-    return model.replace("LAYER", made).replace("INPUT", f"keras.Input(shape={DIMS.input_shape[1:]})")
+    return model.replace("LAYER", made).replace("INPUT", INPUT_CODE)
+
+
+def functional_case(layer, flags) -> WrittenCase:
+    return WrittenCase(
+        layer, f"{code(layer, flags, 'keras.Model(inputs, LAYER(inputs))')} on {INPUT_CODE}, {ON_X}",
+        "\n".join([
+            DATA_CODE,
+            f"layer = {layer.constructor_code(DIMS.units, flags)}",
+            f"inputs = {INPUT_CODE}",
+            "model = keras.Model(inputs, layer(inputs))",
+            seeding_code(),
+            "returned = model(x)",
+            "print(returned)",
+        ]),
+    )
 
 
 @state_flags
 @layers
+@reproduced_by(functional_case)
 def test_a_functional_model_returns_the_output_then_every_state(layer, flags, verify):
     """A functional model on a return_state layer returns the whole list: the output, then each state.
 
     Each matches the float64 reference: [output, h] for SimpleRNN and GRU, [output, h, c] for LSTM,
     the output being the sequence with return_sequences=True.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    sequence, states = reference.simple_rnn(layer.get_weights(), x)
+    assert len(returned) == 1 + len(states)  # the output, then each state
+    for got, expected in zip(returned, [sequence[:, -1], *states]):
+        np.testing.assert_allclose(got, expected, atol=4 * 4 * (3 + 5 + 1) * 2**-23)
+    ```
     """
-    outputs, weights = functional_run(layer, flags)
-    sequence, states = reference_of(layer)(weights, inputs_for(DIMS))
+    observed = functional_run(layer, flags)
+    outputs = observed.outputs
+    sequence, states = reference_of(layer)(observed.weights, observed.inputs)
     names = ["output", *layer.state_names]
-    expected = [sequence if flags.return_sequences else sequence[:, -1], *states]
+    expected = [output_of(sequence, flags), *states]
     what = code(layer, flags, "keras.Model(inputs, LAYER(inputs))(x)")
     verify.holds(len(outputs) == len(expected), what=what, details=f"returned {len(outputs)} tensors, expected {names}")
     verify.match_reference(
@@ -81,13 +127,36 @@ def test_a_functional_model_returns_the_output_then_every_state(layer, flags, ve
     )
 
 
+def sequential_case(layer, flags) -> WrittenCase:
+    return WrittenCase(
+        layer, f"{code(layer, flags, 'keras.Sequential([INPUT, LAYER])')} {ON_X}",
+        "\n".join([
+            DATA_CODE,
+            f"layer = {layer.constructor_code(DIMS.units, flags)}",
+            f"model = keras.Sequential([{INPUT_CODE}, layer])  # Keras 2 raises here",
+            seeding_code(),
+            "returned = model(x)",
+            "print(returned)",
+        ]),
+    )
+
+
 @state_flags
 @layers
+@reproduced_by(sequential_case)
 def test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list_or_is_refused(layer, flags, verify, known):
     """A Sequential model ending in a return_state layer returns the functional model's list (Keras 3), or is refused (Keras 2).
 
     Keras 3 gives the same number of tensors and exactly the same numbers as the functional model
     of the claim above, with the same weights; Keras 2 refuses the layer when the model is built.
+
+    ```python
+    inputs = keras.Input(shape=(4, 3))
+    functional = keras.Model(inputs, layer(inputs))(x)  # the same layer, so the same weights
+    assert len(returned) == len(functional)
+    for got, expected in zip(returned, functional):
+        np.testing.assert_array_equal(got, expected)
+    ```
     """
     rnn = layer.make(DIMS.units, flags)
     what = code(layer, flags, "keras.Sequential([INPUT, LAYER])")
@@ -99,7 +168,7 @@ def test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list
     model = keras.Sequential([input_layer(), rnn])
     seed(rnn, layer, flags)
     outputs = as_list(model(inputs_for(DIMS)))
-    expected, _ = functional_run(layer, flags)
+    expected = functional_run(layer, flags).outputs
     verify.holds(
         len(outputs) == len(expected),
         what=f"{what}(x)",
@@ -110,28 +179,82 @@ def test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list
         verify.equal(got, want, what=f"tensor {index} of {what}(x) against the functional model's")
 
 
+def layer_after_states_case(layer) -> WrittenCase:
+    return WrittenCase(
+        layer, f"{code(layer, STATE, LAYER_AFTER_STATES_MODEL)}, built",
+        "\n".join([
+            f"layer = {layer.constructor_code(DIMS.units, STATE)}",
+            "try:",
+            f"    {LAYER_AFTER_STATES_MODEL.replace('LAYER', 'layer').replace('INPUT', INPUT_CODE)}",
+            "    refused = None",
+            "except ValueError as error:",
+            "    refused = error",
+            "print(refused)",
+        ]),
+    )
+
+
 @layers
+@reproduced_by(layer_after_states_case)
 def test_in_a_sequential_model_a_layer_after_a_return_state_layer_is_refused(layer, verify, known):
     """In a Sequential model, a layer after a return_state layer is refused when the model is built.
 
     It would receive the whole list: Keras 3's Dense says it expects 1 input but received 2 (3 after
     an LSTM); Keras 2 refuses the return_state layer itself.
+
+    ```python
+    assert isinstance(refused, ValueError) and "expects 1 input(s), but it received" in str(refused)
+    ```
     """
     rnn = layer.make(DIMS.units, STATE)
 
     def build(_):
         return keras.Sequential([input_layer(), rnn, keras.layers.Dense(HEAD_UNITS)])
 
-    what = code(layer, STATE, f"keras.Sequential([INPUT, LAYER, keras.layers.Dense({HEAD_UNITS})])")
+    what = code(layer, STATE, LAYER_AFTER_STATES_MODEL)
     check_refused(verify, expected_outcome(known, LAYER_AFTER_STATES), [("build", build)], what=what)
 
 
+def head_case(layer) -> WrittenCase:
+    return WrittenCase(
+        layer,
+        f"output, *states = {layer.constructor_code(DIMS.units, STATE)}(inputs) on {INPUT_CODE}; "
+        f"keras.Model(inputs, [keras.layers.Dense({HEAD_UNITS})(output), *states]) {ON_X} (the head's from seed {WEIGHT_SEED + 1})",
+        "\n".join([
+            DATA_CODE,
+            f"layer = {layer.constructor_code(DIMS.units, STATE)}",
+            f"head = keras.layers.Dense({HEAD_UNITS})",
+            f"inputs = {INPUT_CODE}",
+            "output, *states = layer(inputs)",
+            "model = keras.Model(inputs, [head(output), *states])",
+            seeding_code(),
+            seeding_code("head", WEIGHT_SEED + 1),
+            "head_values, *state_values = model(x)",
+            "print(head_values, *state_values, sep='\\n\\n')",
+        ]),
+    )
+
+
 @layers
+@reproduced_by(head_case)
 def test_the_functional_api_feeds_the_output_on_and_returns_the_states(layer, verify):
     """To use the output further and keep the states, unpack the list and make the states model outputs.
 
     `output, *states = layer(inputs)`; `keras.Model(inputs, [Dense(2)(output), *states])` returns
     the head's values, Dense applied to the reference output, and the reference states.
+
+    ```python
+    from keras_rnn_spec import reference  # the suite's float64 implementation of the documented equations
+
+    sequence, expected_states = reference.simple_rnn(layer.get_weights(), x)
+    kernel, bias = head.get_weights()
+    atol = 4 * 4 * (3 + 5 + 1) * 2**-23  # float32 rounding over the 4 steps
+    # The output's rounding carried through the head, and the head's own (keras_rnn_spec/test_models.py):
+    np.testing.assert_allclose(head_values, sequence[:, -1] @ kernel + bias, atol=5 * 0.5 * atol + 4 * 6**2 * 0.5 * 2**-23)
+    assert len(state_values) == len(expected_states)
+    for got, expected in zip(state_values, expected_states):
+        np.testing.assert_allclose(got, expected, atol=atol)
+    ```
     """
     rnn = layer.make(DIMS.units, STATE)
     head = keras.layers.Dense(HEAD_UNITS)
@@ -139,8 +262,7 @@ def test_the_functional_api_feeds_the_output_on_and_returns_the_states(layer, ve
     output, *states = rnn(inputs)
     model = keras.Model(inputs, [head(output), *states])
     seed(rnn, layer, STATE)
-    rng = np.random.default_rng(WEIGHT_SEED + 1)
-    head.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in head.get_weights()])
+    seed_weights(head, seed=WEIGHT_SEED + 1)
     got_head, *got_states = as_list(model(inputs_for(DIMS)))
 
     sequence, expected_states = reference_of(layer)(rnn.get_weights(), inputs_for(DIMS))

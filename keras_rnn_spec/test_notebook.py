@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from keras_rnn_spec.catalogue import DEFAULT, LAYERS, LSTM, SEQUENCES, SEQUENCES_STATE, STATE
+from keras_rnn_spec.cases import reproduced_by
 from keras_rnn_spec.observe import NOTES_DIMS, Case, observe
 from keras_rnn_spec.parameters import or_skipped
 from keras_rnn_spec.semantics import returned_names
@@ -22,84 +23,159 @@ CELL_5_FORMAT = ": shape {} values \n {}\n"  # In [5] prints each array as print
 layers = pytest.mark.parametrize("layer", LAYERS, ids=str)
 
 
+def notebook_case(layer, flags) -> Case:
+    """The notebook's cell for these flags: seeded default initialisers, predict, the notes' sizes."""
+    return Case(layer, flags, "predict", NOTES_DIMS, keras_seed=NOTES_SEED)
+
+
 def cell(layer, flags):
-    """What the notebook's cell for these flags printed, recomputed: seeded default initialisers, predict."""
-    return observe(Case(layer, flags, "predict", NOTES_DIMS, keras_seed=NOTES_SEED))
+    """What the notebook's cell for these flags printed, recomputed."""
+    return observe(notebook_case(layer, flags))
 
 
-@pytest.fixture
-def on(verify, layer):
-    """The verify helper, bound to the notebook case of `layer` under the given flags."""
-    return lambda flags: verify.about(Case(layer, flags, "predict", NOTES_DIMS, keras_seed=NOTES_SEED))
-
-
-@layers
-def test_cell_3_default_output_is_batch_by_units(layer, on):
-    """In [3]: with neither flag, predict returns one array of shape (batch, units) = (2, 5)."""
-    on(DEFAULT).structure(cell(layer, DEFAULT).outputs, [(2, 5)], names=["output"])
+def in_cell(flags):
+    """Mark a claim about the notebook's cell for these flags: that cell is its case."""
+    return reproduced_by(lambda layer: notebook_case(layer, flags))
 
 
 @layers
-def test_cell_4_sequences_is_batch_by_steps_by_units(layer, on):
-    """In [4]: with return_sequences=True, predict returns one array of shape (2, 10, 5)."""
-    on(SEQUENCES).structure(cell(layer, SEQUENCES).outputs, [(2, 10, 5)], names=["output"])
+@in_cell(DEFAULT)
+def test_cell_3_default_output_is_batch_by_units(layer, verify):
+    """In [3]: with neither flag, predict returns one array of shape (batch, units) = (2, 5).
+
+    ```python
+    assert output.shape == (2, 5)
+    ```
+    """
+    verify.structure(cell(layer, DEFAULT).outputs, [(2, 5)], names=["output"])
 
 
 @layers
-def test_cell_4_last_row_is_cell_3_output(layer, on):
-    """In [4]: the last step of each printed sequence is the row In [3] printed for that sample."""
-    on(SEQUENCES).equal(cell(layer, SEQUENCES).output[:, -1], cell(layer, DEFAULT).output, what="In [4] sequence[:, -1] against In [3] output")
+@in_cell(SEQUENCES)
+def test_cell_4_sequences_is_batch_by_steps_by_units(layer, verify):
+    """In [4]: with return_sequences=True, predict returns one array of shape (2, 10, 5).
+
+    ```python
+    assert sequence.shape == (2, 10, 5)
+    ```
+    """
+    verify.structure(cell(layer, SEQUENCES).outputs, [(2, 10, 5)], names=["output"])
 
 
 @layers
-def test_cell_5_returns_output_then_states(layer, on, request):
-    """In [5]: with return_state=True, predict returns [_h, h, c] for LSTM ([_h, h] with one state), each (2, 5)."""
+@in_cell(SEQUENCES)
+def test_cell_4_last_row_is_cell_3_output(layer, verify):
+    """In [4]: the last step of each printed sequence is the row In [3] printed for that sample.
+
+    ```python
+    keras.utils.set_random_seed(2)  # In [3]: the same seed, neither flag
+    layer = keras.layers.SimpleRNN(5)
+    inputs = keras.Input(shape=(10, 3))
+    output = keras.Model(inputs, layer(inputs)).predict(x, verbose=0)
+    np.testing.assert_array_equal(sequence[:, -1], output)
+    ```
+    """
+    verify.equal(cell(layer, SEQUENCES).output[:, -1], cell(layer, DEFAULT).output, what="In [4] sequence[:, -1] against In [3] output")
+
+
+@layers
+@in_cell(STATE)
+def test_cell_5_returns_output_then_states(layer, verify, request):
+    """In [5]: with return_state=True, predict returns [_h, h, c] for LSTM ([_h, h] with one state), each (2, 5).
+
+    ```python
+    assert output.shape == h.shape == (2, 5)
+    ```
+    """
     names = returned_names(Case(layer, STATE, "predict"))
-    on(STATE).structure(cell(layer, STATE).outputs, [(2, 5)] * len(names), names=names)
+    verify.structure(cell(layer, STATE).outputs, [(2, 5)] * len(names), names=names)
     if layer is LSTM:
         request.node.user_properties.append(("notebook example", notebook_example()))
 
 
 @layers
-def test_cell_5_output_is_h(layer, on):
-    """In [5]: _h and h print the same numbers."""
+@in_cell(STATE)
+def test_cell_5_output_is_h(layer, verify):
+    """In [5]: _h and h print the same numbers.
+
+    ```python
+    np.testing.assert_array_equal(output, h)
+    ```
+    """
     observed = cell(layer, STATE)
-    on(STATE).equal(observed.output, observed.states[0], what="In [5] _h against h")
+    verify.equal(observed.output, observed.states[0], what="In [5] _h against h")
 
 
 @layers
-def test_cell_5_output_is_cell_3_output(layer, on):
-    """In [5]: _h prints what In [3] printed (same seed, same weights, same data)."""
-    on(STATE).equal(cell(layer, STATE).output, cell(layer, DEFAULT).output, what="In [5] _h against In [3] output")
+@in_cell(STATE)
+def test_cell_5_output_is_cell_3_output(layer, verify):
+    """In [5]: _h prints what In [3] printed (same seed, same weights, same data).
+
+    ```python
+    keras.utils.set_random_seed(2)  # In [3]: the same seed, neither flag
+    layer = keras.layers.SimpleRNN(5)
+    inputs = keras.Input(shape=(10, 3))
+    np.testing.assert_array_equal(output, keras.Model(inputs, layer(inputs)).predict(x, verbose=0))
+    ```
+    """
+    verify.equal(cell(layer, STATE).output, cell(layer, DEFAULT).output, what="In [5] _h against In [3] output")
 
 
 @pytest.mark.parametrize("layer", or_skipped([layer for layer in LAYERS if "c" in layer.state_names], "a cell state c"), ids=str)
-def test_cell_5_c_differs_from_h(layer, on):
-    """In [5]: c prints other numbers than h."""
+@in_cell(STATE)
+def test_cell_5_c_differs_from_h(layer, verify):
+    """In [5]: c prints other numbers than h.
+
+    ```python
+    assert np.abs(c - h).max() >= 1e-3
+    ```
+    """
     h, c = cell(layer, STATE).states
-    on(STATE).differ(c, h, what="In [5] c against h", at_least=1e-3)
+    verify.differ(c, h, what="In [5] c against h", at_least=1e-3)
 
 
 @layers
-def test_cell_6_returns_sequence_then_states(layer, on):
-    """In [6]: with both flags, predict returns [sequence (2, 10, 5), h (2, 5), c (2, 5)] (LSTM)."""
+@in_cell(SEQUENCES_STATE)
+def test_cell_6_returns_sequence_then_states(layer, verify):
+    """In [6]: with both flags, predict returns [sequence (2, 10, 5), h (2, 5), c (2, 5)] (LSTM).
+
+    ```python
+    assert sequence.shape == (2, 10, 5) and h.shape == (2, 5)
+    ```
+    """
     names = returned_names(Case(layer, SEQUENCES_STATE, "predict"))
     shapes = [(2, 10, 5)] + [(2, 5)] * len(layer.state_names)
-    on(SEQUENCES_STATE).structure(cell(layer, SEQUENCES_STATE).outputs, shapes, names=names)
+    verify.structure(cell(layer, SEQUENCES_STATE).outputs, shapes, names=names)
 
 
 @layers
-def test_cell_6_last_row_is_h(layer, on):
-    """In [6]: the last step of the printed sequence is the printed h."""
+@in_cell(SEQUENCES_STATE)
+def test_cell_6_last_row_is_h(layer, verify):
+    """In [6]: the last step of the printed sequence is the printed h.
+
+    ```python
+    np.testing.assert_array_equal(sequence[:, -1], h)
+    ```
+    """
     observed = cell(layer, SEQUENCES_STATE)
-    on(SEQUENCES_STATE).equal(observed.output[:, -1], observed.states[0], what="In [6] sequence[:, -1] against h")
+    verify.equal(observed.output[:, -1], observed.states[0], what="In [6] sequence[:, -1] against h")
 
 
 @layers
-def test_cell_6_states_are_cell_5_states(layer, on):
-    """In [6]: h and c print what In [5] printed for them."""
-    for name, both, state_only in zip(layer.state_names, cell(layer, SEQUENCES_STATE).states, cell(layer, STATE).states):
-        on(SEQUENCES_STATE).equal(both, state_only, what=f"In [6] {name} against In [5] {name}")
+@in_cell(SEQUENCES_STATE)
+def test_cell_6_states_are_cell_5_states(layer, verify):
+    """In [6]: h and c print what In [5] printed for them.
+
+    ```python
+    keras.utils.set_random_seed(2)  # In [5]: the same seed, return_state alone
+    layer = keras.layers.SimpleRNN(5, return_state=True)
+    inputs = keras.Input(shape=(10, 3))
+    _, h_of_cell_5 = keras.Model(inputs, layer(inputs)).predict(x, verbose=0)
+    np.testing.assert_array_equal(h, h_of_cell_5)
+    ```
+    """
+    for name, both, state_only in zip(layer.state_names, cell(layer, SEQUENCES_STATE).states, cell(layer, STATE).states, strict=True):
+        verify.equal(both, state_only, what=f"In [6] {name} against In [5] {name}")
 
 
 def notebook_example() -> dict:
@@ -107,7 +183,7 @@ def notebook_example() -> dict:
     the equalities the notes point out, each with its largest difference."""
     returned = dict(zip(("output", "h", "c"), cell(LSTM, STATE).outputs))
     sequence, sequence_h, _ = cell(LSTM, SEQUENCES_STATE).outputs
-    snippet = Case(LSTM, STATE, "predict", NOTES_DIMS, keras_seed=NOTES_SEED).snippet().splitlines()
+    snippet = notebook_case(LSTM, STATE).snippet().splitlines()
     prints = [f"print({(name + CELL_5_FORMAT)!r}.format({name}.shape, {name}))" for name in returned]
     with np.printoptions(suppress=True):  # the notes' In [1]
         printed = [(name + CELL_5_FORMAT).format(array.shape, array) for name, array in returned.items()]

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keras_rnn_spec.catalogue import FLAGS, LAYERS
+from keras_rnn_spec.cases import reproduced_by
+from keras_rnn_spec.catalogue import FLAGS, LAYERS, SEQUENCES, SEQUENCES_STATE
 from keras_rnn_spec.observe import PATHS, Case, Dims, build, run
 from keras_rnn_spec.semantics import expected_structure
 from keras_rnn_spec.subject import as_list
@@ -26,24 +27,47 @@ dims = st.builds(
     features=st.integers(1, 4),
     units=st.integers(1, 6),
 )
-# The verify fixture holds no state between examples, so sharing it across them is safe.
-fixture_reuse_is_safe = [HealthCheck.function_scoped_fixture]
+# Health checks suppressed because the verify fixture is shared by all examples of a test: it keeps
+# no state between them but the records it appends.
+SHARED_FIXTURE_CHECKS = [HealthCheck.function_scoped_fixture]
 SETTINGS = {
     # The same examples on every run, so CI is deterministic and a red run can be re-run.
-    "spec": dict(derandomize=True, max_examples=8, database=None, suppress_health_check=[HealthCheck.too_slow, *fixture_reuse_is_safe]),
+    "spec": dict(derandomize=True, max_examples=8, database=None, suppress_health_check=[HealthCheck.too_slow, *SHARED_FIXTURE_CHECKS]),
     # A random search with many more examples, for hunting new failures locally.
-    "explore": dict(max_examples=200, suppress_health_check=fixture_reuse_is_safe),
+    "explore": dict(max_examples=200, suppress_health_check=SHARED_FIXTURE_CHECKS),
 }
 # deadline None: a first call traces a graph, seconds, not a performance fault.
 spec_settings = settings(deadline=None, print_blob=True, **SETTINGS[os.environ.get("SPEC_HYPOTHESIS_PROFILE", "spec")])
 
 
+class Example(Case):
+    """A claim's case for the report: one example of what Hypothesis draws, at the notes' sizes. A
+    failure names the drawn case itself (verify.about)."""
+
+    def describe(self) -> str:
+        return f"{super().describe()}; one example, at the notes' sizes, of the cases Hypothesis draws"
+
+
+def structure_example(layer, path) -> Example:
+    return Example(layer, SEQUENCES_STATE, path)
+
+
+def any_length_example(layer) -> Example:
+    return Example(layer, SEQUENCES, "predict", known_timesteps=False)
+
+
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("layer", LAYERS, ids=str)
+@reproduced_by(structure_example)
 @spec_settings
 @given(dims=dims, flags=st.sampled_from(FLAGS), known_timesteps=st.booleans())
 def test_structure_holds_for_any_sizes(layer, path, dims, flags, known_timesteps, verify):
-    """For any batch, timesteps, features and units, the returned structure follows the flags."""
+    """For any batch, timesteps, features and units, the returned structure follows the flags.
+
+    ```python
+    assert sequence.shape == (2, 10, 5) and h.shape == (2, 5)  # (batch, timesteps, units), then (batch, units)
+    ```
+    """
     # A direct call has no Input, so the timestep dimension is always known there.
     case = Case(layer, flags, path, dims, known_timesteps=known_timesteps or path == "call")
     names, shapes = expected_structure(case)
@@ -51,10 +75,18 @@ def test_structure_holds_for_any_sizes(layer, path, dims, flags, known_timesteps
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=str)
+@reproduced_by(any_length_example)
 @spec_settings
 @given(dims=dims, flags=st.sampled_from(FLAGS), other_timesteps=st.integers(1, 12))
 def test_one_model_with_unknown_timesteps_serves_any_length(layer, dims, flags, other_timesteps, verify):
-    """With Input(shape=(None, features)), one model takes any length and the sequence has that length."""
+    """With Input(shape=(None, features)), one model takes any length and the sequence has that length.
+
+    ```python
+    # The same model on another length, 4 steps (its data seeded with the length, as the claim does):
+    other = model.predict(np.random.default_rng(4).normal(size=(2, 4, 3)).astype('float32'), verbose=0)
+    assert sequence.shape == (2, 10, 5) and other.shape == (2, 4, 5)
+    ```
+    """
     case = Case(layer, flags, "predict", dims, known_timesteps=False)
     _, forward = build(case)
     check = verify.about(case)

@@ -12,8 +12,9 @@ import functools
 
 import pytest
 
+from keras_rnn_spec.cases import WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import FLAGS, LAYERS
-from keras_rnn_spec.observe import Case, Dims, inputs_for, set_seeded_weights
+from keras_rnn_spec.observe import DATA_SEED, Case, Dims, inputs_for, seeding_code, set_seeded_weights
 from keras_rnn_spec.subject import as_list, keras
 
 DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: saving does not depend on the length
@@ -59,12 +60,43 @@ def saved_and_loaded(tmp_path_factory):
     return functools.cache(lambda layer: round_trip(layer, tmp_path_factory.mktemp("saving")))
 
 
+def round_trip_case(layer, flags) -> WrittenCase:
+    """The round trip of the layer in this configuration alone: the same weights and data, so the same numbers."""
+    made = layer.constructor_code(DIMS.units, flags)
+    code = [
+        "import tempfile",
+        f"x = np.random.default_rng({DATA_SEED}).normal(size={DIMS.input_shape}).astype('float32')",
+        f"layer = {made}",
+        f"inputs = keras.Input(shape={DIMS.input_shape[1:]})",
+        "model = keras.Model(inputs, layer(inputs))",
+        seeding_code(),
+        'path = f"{tempfile.mkdtemp()}/model.keras"',
+        "model.save(path)",
+        "loaded = keras.models.load_model(path)",
+        "before, after = model(x), loaded(x)",
+        "print(before, after, sep='\\n\\n')",
+    ]
+    description = (
+        f"{made} in a Model on Input(shape={DIMS.input_shape[1:]}), saved as .keras and loaded, run on x "
+        f"{DIMS.input_shape}, seeded uniform weights (the claim saves the four configurations in one model)"
+    )
+    return WrittenCase(layer, description, "\n".join(code))
+
+
 configurations = pytest.mark.parametrize("layer, flags", CONFIGURATIONS, ids=str)
 
 
 @configurations
+@reproduced_by(round_trip_case)
 def test_loading_keeps_return_sequences_and_return_state(layer, flags, saved_and_loaded, verify):
-    """After saving to .keras and loading, each layer has its return_sequences and return_state: get_config round-trips."""
+    """After saving to .keras and loading, each layer has its return_sequences and return_state: get_config round-trips.
+
+    ```python
+    config = loaded.get_layer(layer.name).get_config()
+    assert config["return_sequences"] is False and config["return_state"] is False  # as made
+    assert config == layer.get_config()
+    ```
+    """
     name, saved = layer_name(layer, flags), saved_and_loaded(layer)
     before, after = saved["config before"][name], saved["config after"][name]
     where = f"layer {name} of {saved['path'].name} after keras.models.load_model"
@@ -75,10 +107,15 @@ def test_loading_keeps_return_sequences_and_return_state(layer, flags, saved_and
 
 
 @configurations
+@reproduced_by(round_trip_case)
 def test_the_loaded_model_returns_exactly_the_same_numbers(layer, flags, saved_and_loaded, verify):
     """The loaded model returns the same tensors as the saved one, with exactly the same numbers.
 
     The same weights (written and read as float32) and the same operations: exact equality.
+
+    ```python
+    np.testing.assert_array_equal(after, before)
+    ```
     """
     name, saved = layer_name(layer, flags), saved_and_loaded(layer)
     before, after = saved["outputs before"][name], saved["outputs after"][name]

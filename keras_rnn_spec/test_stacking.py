@@ -13,15 +13,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
+from keras_rnn_spec.cases import WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import DEFAULT, FLAGS, LAYERS, SEQUENCES, Flags, RecurrentLayer, reference_of
 from keras_rnn_spec.observe import (
-    DATA_SEED,
     WEIGHT_SCALE,
     WEIGHT_SEED,
     Dims,
+    data_code,
+    Observation,
     inputs_for,
+    preamble,
     returned_code,
-    snippet_imports,
+    seed_weights,
     snippet_names,
 )
 from keras_rnn_spec.refusals import described, record_raised, run_steps
@@ -65,8 +68,7 @@ class StackCase:
         first, top = self.layers_code()
         return "\n".join(
             [
-                *snippet_imports(self.layer),
-                f"x = np.random.default_rng({DATA_SEED}).normal(size={self.dims.input_shape}).astype('float32')",
+                *preamble(self.dims.input_shape, self.layer),
                 f"first, top = {first}, {top}",
                 f"first.build({self.dims.input_shape})",
                 f"top.build({self.top_dims.input_shape})",
@@ -83,20 +85,17 @@ STACK_CASES = [StackCase(layer, flags) for layer in LAYERS for flags in FLAGS]
 
 
 @functools.cache
-def observe_stack(case: StackCase):
-    """The top layer's returned tensors, with both layers' weights (drawn from one generator, first
-    layer's then top layer's) and the inputs."""
+def observe_stack(case: StackCase) -> Observation:
+    """The top layer's returned tensors, with both layers' weights (drawn from one generator: the first
+    layer's, then the top layer's, in that order) and the inputs."""
     first = case.layer.make(case.dims.units, SEQUENCES)
     top = case.layer.make(TOP_UNITS, case.flags)
     first.build(case.dims.input_shape)
     top.build(case.top_dims.input_shape)
-    rng = np.random.default_rng(WEIGHT_SEED)
-    for layer in (first, top):
-        shapes = [w.shape for w in layer.get_weights()]
-        layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, shape).astype("float32") for shape in shapes])
+    seed_weights(first, top)  # one generator: the first layer's weights, then the top layer's
     x = inputs_for(case.dims)
-    weights = [np.asarray(w) for w in first.get_weights()], [np.asarray(w) for w in top.get_weights()]
-    return as_list(top(first(x))), weights, x
+    weights = [np.asarray(w) for layer in (first, top) for w in layer.get_weights()]
+    return Observation(as_list(top(first(x))), weights, x)
 
 
 def stack_tolerance(case: StackCase) -> float:
@@ -112,9 +111,10 @@ def stack_tolerance(case: StackCase) -> float:
     return reference_tolerance(case.top_dims) + passed_on
 
 
+# Both layers of the refused stack are one width: the refusal comes before the top layer is built.
 def stack_without_sequences(layer: RecurrentLayer, how: str):
     """The top layer, and a function that stacks it on a layer left at return_sequences=False."""
-    first, top = layer.make(SHORT_DIMS.units, DEFAULT), layer.make(TOP_UNITS, DEFAULT)
+    first, top = layer.make(SHORT_DIMS.units, DEFAULT), layer.make(SHORT_DIMS.units, DEFAULT)
     shape = SHORT_DIMS.input_shape
     ways = {
         "call": lambda: top(first(inputs_for(SHORT_DIMS))),
@@ -124,14 +124,41 @@ def stack_without_sequences(layer: RecurrentLayer, how: str):
     return top, ways[how]
 
 
+def stack_without_sequences_case(layer: RecurrentLayer, how: str) -> WrittenCase:
+    """What `stack_without_sequences(layer, how)` does, as code."""
+    made = layer.constructor_code(SHORT_DIMS.units, DEFAULT)
+    shape = SHORT_DIMS.input_shape
+    ways = {
+        "call": ([data_code(shape)], "top(first(x))"),
+        "functional": ([], f"top(first(keras.Input(shape={shape[1:]})))"),
+        "Sequential": ([], f"keras.Sequential([keras.Input(shape={shape[1:]}), first, top])"),
+    }
+    data, stack = ways[how]
+    return WrittenCase(layer, f"{made} on {made}, stacked by {stack}", "\n".join([*data, f"first, top = {made}, {made}", stack]))
+
+
 @pytest.mark.parametrize("how", ["call", "functional", "Sequential"])
 @pytest.mark.parametrize("layer", LAYERS, ids=str)
+@reproduced_by(stack_without_sequences_case)
 def test_a_layer_on_a_layer_without_return_sequences_raises(layer, how, verify):
     """A layer stacked on one without return_sequences=True raises ValueError: expected ndim=3, found ndim=2.
 
     The layer below returns (batch, units), one vector per sample, where the layer above needs
     (batch, timesteps, features). The message names the layer that received it. Checked on a
     direct call, on the functional API's Input, and in a Sequential model.
+
+    ```python
+    import numpy as np
+    import keras
+    import pytest
+
+    x = np.random.default_rng(2).normal(size=(2, 5, 3)).astype('float32')
+    first, top = keras.layers.SimpleRNN(5), keras.layers.SimpleRNN(5)
+    with pytest.raises(ValueError) as raised:
+        top(first(x))  # first(x) is (2, 5): no time axis
+    assert "expected ndim=3, found ndim=2" in str(raised.value)
+    assert top.name in str(raised.value)  # the layer that received it
+    ```
     """
     top, stack = stack_without_sequences(layer, how)
     step = "call" if how == "call" else "build"  # on arrays the layers run; on an Input they build a model
@@ -139,7 +166,7 @@ def test_a_layer_on_a_layer_without_return_sequences_raises(layer, how, verify):
     record_raised(verify, step, error)
     verify.holds(
         isinstance(error, ValueError) and "expected ndim=3, found ndim=2" in str(error) and top.name in str(error),
-        what=f"what stacking {layer}({TOP_UNITS}) on {layer}({SHORT_DIMS.units}) raised ({how})",
+        what=f"what stacking {layer}({SHORT_DIMS.units}) on {layer}({SHORT_DIMS.units}) raised ({how})",
         details=f"raised {described(error)}; "
         f"expected ValueError with 'expected ndim=3, found ndim=2' and the name {top.name!r}",
     )
@@ -162,10 +189,11 @@ def test_a_stack_matches_the_reference_chained_layer_after_layer(case, verify):
     np.testing.assert_allclose(output, expected[:, -1], atol=atol)
     ```
     """
-    outputs, (first_weights, top_weights), x = observe_stack(case)
+    observed = observe_stack(case)
+    outputs, half = observed.outputs, len(observed.weights) // 2  # the same layer twice: first's weights, then top's
     reference = reference_of(case.layer)
-    first_sequence, _ = reference(first_weights, x)
-    sequence, states = reference(top_weights, first_sequence)
+    first_sequence, _ = reference(observed.weights[:half], observed.inputs)
+    sequence, states = reference(observed.weights[half:], first_sequence)
     expected = returned_by_reference(case, sequence, states)
     names = returned_names(case)
     verify.structure(outputs, [item.shape for item in expected], names=names)

@@ -21,13 +21,14 @@ from keras_rnn_spec.catalogue import LAYERS, SEQUENCES, SEQUENCES_STATE, STATE, 
 from keras_rnn_spec.observe import (
     DATA_SEED,
     NOTES_DIMS,
-    WEIGHT_SCALE,
     WEIGHT_SEED,
     Dims,
+    data_code,
     inputs_for,
+    preamble,
     returned_code,
+    seed_weights,
     seeding_code,
-    snippet_imports,
     snippet_names,
 )
 from keras_rnn_spec.parameters import or_skipped
@@ -86,8 +87,7 @@ class PassingCase:
             "RETURNED": ", ".join(snippet_names(self.flags, self.layer.state_names)),
         }
         lines = [
-            *snippet_imports(self.layer),
-            f"x = np.random.default_rng({DATA_SEED}).normal(size={d.input_shape}).astype('float32')",
+            *preamble(d.input_shape, self.layer),
             f"layer = {self.layer.constructor_code(d.units, self.flags)}",
         ]
         for line in SCENARIOS[self.scenario]:
@@ -95,13 +95,6 @@ class PassingCase:
                 line = line.replace(word, str(value))
             lines.append(line)
         return "\n".join(lines)
-
-
-def seed_weights(layer, seed: int = WEIGHT_SEED) -> None:
-    """Weights ~ U(-0.5, 0.5) from default_rng(seed), as everywhere in the spec."""
-    rng = np.random.default_rng(seed)
-    weights = layer.get_weights()
-    layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in weights])
 
 
 def started_from_inputs(case: PassingCase):
@@ -226,9 +219,8 @@ class EncoderDecoderCase:
         e, d = self.encoder_dims, self.decoder_dims
         return "\n".join(
             [
-                *snippet_imports(self.layer),
-                f"x = np.random.default_rng({DATA_SEED}).normal(size={e.input_shape}).astype('float32')",
-                f"y = np.random.default_rng({DATA_SEED + 1}).normal(size={d.input_shape}).astype('float32')",
+                *preamble(e.input_shape, self.layer),
+                data_code(d.input_shape, "y", DATA_SEED + 1),
                 f"encoder = {self.layer.constructor_code(e.units, STATE)}",
                 f"decoder = {self.layer.constructor_code(d.units, SEQUENCES)}",
                 f"x_in = keras.Input(shape=({e.timesteps}, {e.features}))",
@@ -266,7 +258,7 @@ def test_encoder_states_start_the_decoder(case, verify):
     _, *encoder_states = encoder(encoder_inputs)
     model = keras.Model([encoder_inputs, decoder_inputs], decoder(decoder_inputs, initial_state=encoder_states))
     seed_weights(encoder)
-    seed_weights(decoder, DECODER_WEIGHT_SEED)
+    seed_weights(decoder, seed=DECODER_WEIGHT_SEED)
     x, y = inputs_for(e), inputs_for(d, seed=DATA_SEED + 1)
     (decoded,) = as_list(model([x, y]))
 

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from keras_rnn_spec.cases import WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import LAYERS, SEQUENCES, RecurrentLayer, reference_of
 from keras_rnn_spec.observe import (
-    DATA_SEED,
     NOTES_DIMS,
-    WEIGHT_SCALE,
-    WEIGHT_SEED,
     Dims,
+    data_code,
     inputs_for,
+    preamble,
+    seed_weights,
     seeding_code,
-    snippet_imports,
 )
 from keras_rnn_spec.subject import KERAS_MAJOR, as_list, keras, to_numpy
 from keras_rnn_spec.verify import reference_tolerance
@@ -94,8 +94,7 @@ class StatefulCase:
     def snippet(self) -> str:
         d = self.dims
         lines = [
-            *snippet_imports(self.layer),
-            f"x = np.random.default_rng({DATA_SEED}).normal(size={d.input_shape}).astype('float32')",
+            *preamble(d.input_shape, self.layer),
             f"layer = {self.layer.constructor_code(d.units, SEQUENCES)}",
         ]
         if self.path == "predict":
@@ -112,12 +111,6 @@ class StatefulCase:
                 line = line.replace(word, str(value))
             lines.append(line)
         return "\n".join(lines)
-
-
-def seed_weights(layer) -> None:
-    rng = np.random.default_rng(WEIGHT_SEED)
-    weights = layer.get_weights()
-    layer.set_weights([rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, w.shape).astype("float32") for w in weights])
 
 
 @functools.cache
@@ -251,13 +244,51 @@ def test_reset_state_is_the_keras_3_name(case, verify):
     check_zeros(verify, case.layer, recurrent, after="reset_state()")
 
 
+def model_reset_case(layer: RecurrentLayer) -> WrittenCase:
+    """The claim's model: on Keras 3 its reset methods looked up; on Keras 2 run on a chunk, then reset."""
+    made = layer.constructor_code(DIMS.units, SEQUENCES)
+    in_a_model = f"{made} in a keras.Model on Input batch_size={DIMS.batch}"
+    model = [
+        f"layer = {made}",
+        f"inputs = keras.Input(shape=(None, {DIMS.features}), batch_size={DIMS.batch})",
+        "model = keras.Model(inputs, layer(inputs))",
+    ]
+    if KERAS_MAJOR >= 3:
+        return WrittenCase(
+            layer, f"{in_a_model}: the Model's reset methods",
+            "\n".join([
+                *model,
+                "found = [name for name in ('reset_state', 'reset_states') if hasattr(model, name)]",
+                "print(found)",
+            ]),
+        )
+    return WrittenCase(
+        layer,
+        f"{in_a_model}, called on x[:, :{HALF}] of {DIMS.input_shape}, seeded uniform weights, then model.reset_states()",
+        "\n".join([
+            data_code(DIMS.input_shape),
+            *model,
+            seeding_code(),
+            f"model(x[:, :{HALF}])",
+            "model.reset_states()",
+            "states = [np.asarray(state) for state in layer.states]",
+            "print(states)",
+        ]),
+    )
+
+
 @pytest.mark.parametrize("layer", STATEFUL_LAYERS, ids=layer_id)
+@reproduced_by(model_reset_case)
 def test_only_a_keras_2_model_resets_its_layers(layer, verify):
     """A Keras 2 Model has reset_states(), which zeroes its stateful layers; a Keras 3 Model has no reset method.
 
     Keras 3's RNN docstring still says "call .reset_state() on either a specific layer, or on your
     entire model"; on Keras 3 the layers are reset one by one (keras-team/keras#17440 asks for a
     model-level method).
+
+    ```python
+    assert found == []  # Keras 3: neither reset_state nor reset_states on the Model
+    ```
     """
     inputs = keras.Input(shape=(None, DIMS.features), batch_size=DIMS.batch)
     recurrent = layer.make(DIMS.units, SEQUENCES)
@@ -272,9 +303,24 @@ def test_only_a_keras_2_model_resets_its_layers(layer, verify):
     check_zeros(verify, layer, recurrent, after="model.reset_states()")
 
 
+def no_batch_size_case(layer: RecurrentLayer) -> WrittenCase:
+    made = layer.constructor_code(DIMS.units, SEQUENCES)
+    unbatched = f"keras.Input(shape=(None, {DIMS.features}))"
+    return WrittenCase(
+        layer, f"{made} called on {unbatched}, which has no batch size",
+        "\n".join([f"layer = {made}", "try:", f"    layer({unbatched})", *REFUSED]),
+    )
+
+
 @pytest.mark.parametrize("layer", STATEFUL_LAYERS, ids=layer_id)
+@reproduced_by(no_batch_size_case)
 def test_stateful_layer_without_a_batch_size_is_refused(layer, verify):
-    """A stateful layer on an Input without a batch size raises ValueError when the model is built."""
+    """A stateful layer on an Input without a batch size raises ValueError when the model is built.
+
+    ```python
+    assert isinstance(refused, ValueError)
+    ```
+    """
     inputs = keras.Input(shape=(None, DIMS.features))
     try:
         layer.make(DIMS.units, SEQUENCES)(inputs)
@@ -288,28 +334,73 @@ def test_stateful_layer_without_a_batch_size_is_refused(layer, verify):
     )
 
 
+# keras.Input's arguments, per way of giving the batch size.
 BATCH_SIZE_WAYS = {
-    "batch_size": lambda: keras.Input(shape=(None, DIMS.features), batch_size=DIMS.batch),
-    "batch_shape": lambda: keras.Input(batch_shape=(DIMS.batch, None, DIMS.features)),
+    "batch_size": {"shape": (None, DIMS.features), "batch_size": DIMS.batch},
+    "batch_shape": {"batch_shape": (DIMS.batch, None, DIMS.features)},
 }
+
+
+def batch_size_case(layer: RecurrentLayer, way: str) -> WrittenCase:
+    made = layer.constructor_code(DIMS.units, SEQUENCES)
+    given = "keras.Input(" + ", ".join(f"{name}={value!r}" for name, value in BATCH_SIZE_WAYS[way].items()) + ")"
+    return WrittenCase(
+        layer, f"{made} called on {given}: the shapes of its states",
+        "\n".join([
+            f"layer = {made}",
+            f"layer({given})",
+            "states = [np.asarray(state) for state in layer.states]",
+            "print([state.shape for state in states])",
+        ]),
+    )
 
 
 @pytest.mark.parametrize("way", BATCH_SIZE_WAYS)
 @pytest.mark.parametrize("layer", STATEFUL_LAYERS, ids=layer_id)
+@reproduced_by(batch_size_case)
 def test_input_batch_size_or_batch_shape_fixes_the_states_batch(layer, way, verify):
-    """keras.Input(batch_size=b) or Input(batch_shape=(b, ...)) gives a stateful layer states of shape (b, units)."""
+    """keras.Input(batch_size=b) or Input(batch_shape=(b, ...)) gives a stateful layer states of shape (b, units).
+
+    ```python
+    assert {state.shape for state in states} == {(2, 5)}  # every state (batch, units)
+    ```
+    """
     recurrent = layer.make(DIMS.units, SEQUENCES)
-    recurrent(BATCH_SIZE_WAYS[way]())
+    recurrent(keras.Input(**BATCH_SIZE_WAYS[way]))
     states = [to_numpy(state) for state in recurrent.states]
     verify.structure(states, [(DIMS.batch, DIMS.units)] * len(layer.state_names), names=list(layer.state_names))
 
 
+BATCH_INPUT_SHAPE = (DIMS.batch, None, DIMS.features)
+
+
+def batch_input_shape_case(layer: RecurrentLayer) -> WrittenCase:
+    made = layer.with_options(batch_input_shape=BATCH_INPUT_SHAPE).constructor_code(DIMS.units, SEQUENCES)
+    return WrittenCase(
+        layer, f"{made} as the only layer of keras.Sequential: its states' shapes, or the ValueError",
+        "\n".join([
+            "try:",
+            f"    layer = {made}",
+            "    keras.Sequential([layer])",
+            "    outcome = [np.asarray(state).shape for state in layer.states]",
+            "except ValueError as error:",
+            "    outcome = error",
+            "print(outcome)",
+        ]),
+    )
+
+
 @pytest.mark.parametrize("layer", STATEFUL_LAYERS, ids=layer_id)
+@reproduced_by(batch_input_shape_case)
 def test_batch_input_shape_is_a_keras_2_argument(layer, verify):
-    """batch_input_shape= on the first layer fixes the batch in Keras 2; Keras 3 refuses it with ValueError."""
-    shape = (DIMS.batch, None, DIMS.features)
+    """batch_input_shape= on the first layer fixes the batch in Keras 2; Keras 3 refuses it with ValueError.
+
+    ```python
+    assert isinstance(outcome, ValueError)  # Keras 3 (Keras 2: a (2, 5) shape per state)
+    ```
+    """
     try:
-        recurrent = layer.with_options(batch_input_shape=shape).make(DIMS.units, SEQUENCES)
+        recurrent = layer.with_options(batch_input_shape=BATCH_INPUT_SHAPE).make(DIMS.units, SEQUENCES)
         keras.Sequential([recurrent])
         outcome = [tuple(to_numpy(state).shape) for state in recurrent.states]
     except ValueError as error:

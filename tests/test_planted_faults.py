@@ -600,6 +600,61 @@ def test_each_test_of_the_run_is_about_one_layer_or_passes(broken_run):
     assert [r.nodeid for r in unattributed if r.outcome in FAILED] == []
 
 
+FAILURE_LINES = ("Claim:", "Case:", "Reproduce:")
+
+
+def test_every_failure_names_its_claim_and_case_and_prints_a_reproducer(broken_run):
+    """Each failed claim of the run says which claim, on which case, with Keras code that reproduces it:
+    a comparison's failure (the verify helper's message) and an error Keras raised (the session's notes) alike."""
+    failures = [r for r in broken_run if r.outcome == "failed"]
+    assert failures
+    bare = [f"{r.nodeid}: {r.detail[:300]}" for r in failures if not all(line in r.detail for line in FAILURE_LINES)]
+    assert not bare, f"{len(bare)} of {len(failures)} failures lack {', '.join(FAILURE_LINES)}:\n" + "\n".join(bare)
+
+
+RAISING_CHAPTER = '''
+"""Chapter 99: a claim in which Keras raises."""
+
+import pytest
+
+from keras_rnn_spec.cases import reproduced_by
+from keras_rnn_spec.catalogue import LSTM, STATE
+from keras_rnn_spec.observe import Case, observe
+
+
+@pytest.mark.parametrize("case", [Case(LSTM, STATE, "call")], ids=str)
+def test_parametrized(case):
+    """A claim whose case is its parameter."""
+    observe(case).weights[99]
+
+
+@pytest.mark.parametrize("layer", [LSTM], ids=str)
+@reproduced_by(lambda layer: Case(layer, STATE, "predict"))
+def test_reproduced_by(layer):
+    """A claim whose case its reproduced_by function makes."""
+    LSTM.make(5, STATE)(object())
+'''
+
+
+def test_an_error_raised_in_a_claim_names_the_claim_and_case_and_prints_a_reproducer(pytester):
+    """An exception that is not a comparison's (Keras refusing, an index out of range) gets the claim,
+    the case and its Keras code as notes, whichever way the claim names its case."""
+    copy_suite(pytester)
+    pytester.path.joinpath("keras_rnn_spec/test_zz_raises.py").write_text(RAISING_CHAPTER)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", "keras_rnn_spec/test_zz_raises.py")
+    result.assert_outcomes(failed=2)
+    output = result.stdout.str()
+    lstm = "keras.layers.LSTM(5, return_state=True)"
+    for claim, case in [
+        ("A claim whose case is its parameter.", f"{lstm} via a direct layer call"),
+        ("A claim whose case its reproduced_by function makes.", f"{lstm} via Model(...).predict"),
+    ]:
+        assert f"Claim:    {claim}" in output
+        assert f"Case:     {case}" in output
+    assert output.count("Reproduce:") == 2
+    assert "output, h, c = layer(x)" in output and "output, h, c = model.predict(x, verbose=0)" in output
+
+
 # The claims that compare numbers with the float64 reference: without one, they skip, all of their
 # cases, and nothing else does (h = o * tanh(c) skips too: it reads LSTM's weight layout, which a
 # layer vouches for by naming keras_rnn_spec.reference.lstm as its reference).

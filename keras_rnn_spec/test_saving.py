@@ -14,7 +14,7 @@ import pytest
 
 from keras_rnn_spec.cases import WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import FLAGS, LAYERS
-from keras_rnn_spec.observe import DATA_SEED, Case, Dims, inputs_for, seeding_code, set_seeded_weights
+from keras_rnn_spec.observe import Case, Dims, data_code, inputs_for, seeding_code, set_seeded_weights
 from keras_rnn_spec.subject import as_list, keras
 
 DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: saving does not depend on the length
@@ -65,7 +65,7 @@ def round_trip_case(layer, flags) -> WrittenCase:
     made = layer.constructor_code(DIMS.units, flags)
     code = [
         "import tempfile",
-        f"x = np.random.default_rng({DATA_SEED}).normal(size={DIMS.input_shape}).astype('float32')",
+        data_code(DIMS.input_shape),
         f"layer = {made}",
         f"inputs = keras.Input(shape={DIMS.input_shape[1:]})",
         "model = keras.Model(inputs, layer(inputs))",

@@ -118,7 +118,7 @@ class SpecReport:
     def pytest_collection_finish(self, session):
         environment = run_environment(str(self.config.rootpath))
         seen_modules, seen_tests = set(), set()
-        for order, item in enumerate(session.items):
+        for order, item in enumerate(sorted(session.items, key=definition_order)):
             meta = record_metadata(item, order, environment)
             if meta["module"] not in seen_modules:  # the chapter's text travels with its first test
                 seen_modules.add(meta["module"])
@@ -227,6 +227,15 @@ def module_chapter(docstring: str) -> tuple[int | None, str, str]:
         return None, first.strip().rstrip("."), rest.strip()
     title, _, summary = match[2].partition(". ")
     return int(match[1]), title.strip().rstrip("."), f"{summary.strip()}\n\n{rest.strip()}".strip()
+
+
+def definition_order(item) -> tuple:
+    """Where a test is defined: its file, its function's line, its parameters' indices in the order
+    pytest generates them. The report's order (and so each claim's first case, whose code the report
+    shows), whatever order the run takes: pytest-randomly shuffles it, xdist splits it."""
+    path, line, _ = item.reportinfo()
+    indices = tuple(item.callspec.indices.values()) if hasattr(item, "callspec") else ()
+    return str(path), line or 0, indices
 
 
 def record_metadata(item, order: int, environment: dict) -> dict:

@@ -105,7 +105,7 @@ def chained_reference(cells, weights, inputs):
 
     def step(x_t, flat_states):
         new_states, start = [], 0
-        for cell_step, count in zip(steps, counts):
+        for cell_step, count in zip(steps, counts, strict=True):
             x_t, cell_states = cell_step(x_t, flat_states[start : start + count])
             new_states += cell_states
             start += count
@@ -113,7 +113,7 @@ def chained_reference(cells, weights, inputs):
 
     sequence, flat = reference.scan(step, inputs, states)
     ends = np.cumsum(counts)
-    return sequence, [flat[end - count : end] for count, end in zip(counts, ends)]
+    return sequence, [flat[end - count : end] for count, end in zip(counts, ends, strict=True)]
 
 
 def stack(*cells: tuple[RecurrentLayer, int], spelled_out: bool = False) -> StackInRNN:
@@ -349,7 +349,7 @@ def test_stacked_cells_match_the_reference_chained_cell_after_cell(case, verify)
             what="number of returned entries",
             details=f"{len(outputs)} returned; expected the output and the states of {len(states)} cells",
         )
-        cells = zip(case.layer.cells, states_of_each_cell(outputs[1:]), states)
+        cells = zip(case.layer.cells, states_of_each_cell(outputs[1:]), states, strict=True)
         for index, ((layer, _), got, want) in enumerate(cells):
             for name, got_state, want_state in zip(layer.state_names, got, want, strict=True):
                 what = f"cell {index} state {name} against the reference"
@@ -417,5 +417,5 @@ def test_a_custom_cell_matches_its_float64_reference(case, verify):
     if case.flags.return_state:
         expected += [("state h", h, tolerance), ("state count", count, 0.0)]
     verify.structure(observed.outputs, [want.shape for _, want, _ in expected], names=[name for name, _, _ in expected])
-    for (name, want, atol), got in zip(expected, observed.outputs):
+    for (name, want, atol), got in zip(expected, observed.outputs, strict=True):
         verify.equal(got, want, what=f"{name} against the reference", atol=atol, why=why)

@@ -36,9 +36,9 @@ def test_same_seed_gives_the_same_weights_and_outputs(case, verify):
     """
     seeded = replace(case, keras_seed=SEED)
     first, second = run(seeded), run(seeded)
-    for index, (w1, w2) in enumerate(zip(first.weights, second.weights)):
+    for index, (w1, w2) in enumerate(zip(first.weights, second.weights, strict=True)):
         verify.equal(w2, w1, what=f"weight {index} of a second build with seed {SEED}")
-    for index, (o1, o2) in enumerate(zip(first.outputs, second.outputs)):
+    for index, (o1, o2) in enumerate(zip(first.outputs, second.outputs, strict=True)):
         verify.equal(o2, o1, what=f"returned tensor {index} of a second build with seed {SEED}")
 
 

@@ -42,5 +42,5 @@ def test_configurations_agree_where_they_overlap(case, other_flags, verify):
     if case.flags.return_sequences and other_flags.return_sequences:
         verify.equal(first.output, second.output, what=f"sequence against the sequence of {other_flags}")
     if case.flags.return_state and other_flags.return_state:
-        for name, mine, theirs in zip(case.layer.state_names, first.states, second.states):
+        for name, mine, theirs in zip(case.layer.state_names, first.states, second.states, strict=True):
             verify.equal(mine, theirs, what=f"state {name} against state {name} of {other_flags}")

@@ -117,7 +117,7 @@ def test_equals_the_forward_layer_on_the_reversed_input(case, verify):
     forward_case = Case(FORWARD_OF[case.layer], case.flags, case.path, case.dims)
     forward = run(forward_case, np.ascontiguousarray(observed.inputs[:, ::-1]))
     check = verify.about(forward_case)
-    for index, (backward_weight, forward_weight) in enumerate(zip(observed.weights, forward.weights)):
+    for index, (backward_weight, forward_weight) in enumerate(zip(observed.weights, forward.weights, strict=True)):
         check.equal(forward_weight, backward_weight, what=f"weight {index} (the two layers must share weights)")
     check.holds(
         len(forward.outputs) == len(observed.outputs),

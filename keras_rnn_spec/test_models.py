@@ -174,7 +174,7 @@ def test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list
         what=f"{what}(x)",
         details=f"returned {len(outputs)} tensors, the functional model {len(expected)}",
     )
-    for index, (got, want) in enumerate(zip(outputs, expected)):
+    for index, (got, want) in enumerate(zip(outputs, expected, strict=True)):
         # The same weights and the same operations in the same order: exact.
         verify.equal(got, want, what=f"tensor {index} of {what}(x) against the functional model's")
 

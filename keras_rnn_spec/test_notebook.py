@@ -181,7 +181,7 @@ def test_cell_6_states_are_cell_5_states(layer, verify):
 def notebook_example() -> dict:
     """In [5] as this run computed it, for the report's opening: the Keras code, what it printed, and
     the equalities the notes point out, each with its largest difference."""
-    returned = dict(zip(("output", "h", "c"), cell(LSTM, STATE).outputs))
+    returned = dict(zip(("output", "h", "c"), cell(LSTM, STATE).outputs, strict=True))
     sequence, sequence_h, _ = cell(LSTM, SEQUENCES_STATE).outputs
     snippet = notebook_case(LSTM, STATE).snippet().splitlines()
     prints = [f"print({(name + CELL_5_FORMAT)!r}.format({name}.shape, {name}))" for name in returned]

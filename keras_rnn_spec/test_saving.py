@@ -121,5 +121,5 @@ def test_the_loaded_model_returns_exactly_the_same_numbers(layer, flags, saved_a
     before, after = saved["outputs before"][name], saved["outputs after"][name]
     what = f"outputs of layer {name} after keras.models.load_model"
     verify.holds(len(after) == len(before), what=what, details=f"{len(after)} tensors after loading, {len(before)} before")
-    for index, (got, want) in enumerate(zip(after, before)):
+    for index, (got, want) in enumerate(zip(after, before, strict=True)):
         verify.equal(got, want, what=f"tensor {index} of the {what}, against before saving")

@@ -191,7 +191,7 @@ def test_two_chunks_with_carried_state_equal_one_pass(case, verify):
     # The same float32 operations on the same numbers in the same order: exact.
     joined = np.concatenate([first_sequence, second_sequence], axis=1)
     verify.equal(joined, whole_sequence, what="the two chunks' sequences, joined, against the one-pass sequence")
-    for name, got, want in zip(case.layer.state_names, final_states, whole_states):
+    for name, got, want in zip(case.layer.state_names, final_states, whole_states, strict=True):
         verify.equal(got, want, what=f"final state {name} after the second chunk against the one-pass state {name}")
 
 

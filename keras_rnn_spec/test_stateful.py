@@ -34,7 +34,7 @@ from keras_rnn_spec.subject import KERAS_MAJOR, as_list, keras, to_numpy
 from keras_rnn_spec.verify import reference_tolerance
 
 STATEFUL_LAYERS = [layer.with_options(stateful=True) for layer in LAYERS]  # made once: the model cache is by identity
-BASE_NAMES = {stateful: str(layer) for stateful, layer in zip(STATEFUL_LAYERS, LAYERS)}
+BASE_NAMES = {stateful: str(layer) for stateful, layer in zip(STATEFUL_LAYERS, LAYERS, strict=True)}
 DIMS = NOTES_DIMS
 HALF = DIMS.timesteps // 2  # two chunks of equal length: the second predict reuses the first one's trace
 OTHER_BATCH = 1  # a single sample: broadcast against the states, it would run unnoticed
@@ -148,7 +148,7 @@ def runner(case: StatefulCase):
 def check_zeros(verify, layer: RecurrentLayer, recurrent, *, after: str) -> None:
     """Every state of `recurrent` is exactly zero."""
     __tracebackhide__ = True
-    for name, state in zip(layer.state_names, recurrent.states):
+    for name, state in zip(layer.state_names, recurrent.states, strict=True):
         verify.equal(to_numpy(state), np.zeros((DIMS.batch, DIMS.units)), what=f"state {name} after {after}")
 
 

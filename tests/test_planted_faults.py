@@ -119,6 +119,7 @@ FAULTS = {
             NOTEBOOK + "6_returns_sequence_then_states",
             # Unpacking h and c, or reading c, where there is no c.
             NOTEBOOK + "5_c_differs_from_h",
+            NOTEBOOK + "6_states_are_cell_5_states",  # one state name each for h and c, one state returned
             RELATIONS + "cell_state_is_not_h",
             RELATIONS + "h_is_bounded_by_tanh_of_c",
             RELATIONS + "h_is_output_gate_times_tanh_of_c",
@@ -220,6 +221,7 @@ FAULTS = {
         STATES_AGAINST_THE_REFERENCE
         | claims(
             NOTEBOOK + "5_c_differs_from_h",
+            NOTEBOOK + "6_states_are_cell_5_states",  # one state name each for h and c, one state returned
             RELATIONS + "cell_state_is_not_h",
             RELATIONS + "h_is_bounded_by_tanh_of_c",  # |h| <= |tanh(h)| holds only at 0
             RELATIONS + "h_is_output_gate_times_tanh_of_c",

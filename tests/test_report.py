@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from keras_rnn_spec import report_render
+# Keras, its backend and numpy loaded here, before the in-process runs: each run's module snapshot
+# would drop them, and none of them can be loaded twice in a process (numpy refuses, TensorFlow aborts).
+from keras_rnn_spec import report_render, subject  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -43,7 +43,10 @@ RUN_TIMEOUT = 900
 # patch, and libcst's import warns with a DeprecationWarning, which pytest.ini turns into an
 # error that aborts the whole session. Until pytest.ini ignores it, the runs here do.
 LIBCST_WARNING = "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning"
-RUN_OPTIONS = ("-p", "no:cacheprovider", "-p", "no_shrinking", "-W", LIBCST_WARNING)
+# In file order even where pytest-randomly is installed: chapter 13 reuses one model per layer across
+# its claims, so under a fault that breaks resetting (ResetIgnoredGRU) which claim sees the carried
+# state depends on the order (seen with pytest-randomly: two claims swapped places).
+RUN_OPTIONS = ("-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no_shrinking", "-W", LIBCST_WARNING)
 
 # Why the spec may skip a claim for a user's layer (keras_rnn_spec/catalogue.py and the chapters).
 DOCUMENTED_SKIPS = (
@@ -119,7 +122,13 @@ FAULTS = {
             NOTEBOOK + "6_returns_sequence_then_states",
             # Unpacking h and c, or reading c, where there is no c.
             NOTEBOOK + "5_c_differs_from_h",
-            NOTEBOOK + "6_states_are_cell_5_states",  # one state name each for h and c, one state returned
+            # State names paired with the returned states, h and c with h alone.
+            NOTEBOOK + "6_states_are_cell_5_states",
+            "test_flags.py::test_configurations_agree_where_they_overlap",
+            "test_masking.py::test_final_output_and_states_come_from_the_last_valid_step",
+            "test_masking.py::test_fully_masked_row_returns_zeros",
+            "test_masking.py::test_mask_is_passed_on_only_with_return_sequences",
+            "test_masking.py::test_zero_output_for_mask_gives_zeros_at_masked_steps",
             RELATIONS + "cell_state_is_not_h",
             RELATIONS + "h_is_bounded_by_tanh_of_c",
             RELATIONS + "h_is_output_gate_times_tanh_of_c",
@@ -221,7 +230,6 @@ FAULTS = {
         STATES_AGAINST_THE_REFERENCE
         | claims(
             NOTEBOOK + "5_c_differs_from_h",
-            NOTEBOOK + "6_states_are_cell_5_states",  # one state name each for h and c, one state returned
             RELATIONS + "cell_state_is_not_h",
             RELATIONS + "h_is_bounded_by_tanh_of_c",  # |h| <= |tanh(h)| holds only at 0
             RELATIONS + "h_is_output_gate_times_tanh_of_c",

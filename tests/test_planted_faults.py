@@ -651,7 +651,8 @@ def test_an_error_raised_in_a_claim_names_the_claim_and_case_and_prints_a_reprod
     the case and its Keras code as notes, whichever way the claim names its case."""
     copy_suite(pytester)
     pytester.path.joinpath("keras_rnn_spec/test_zz_raises.py").write_text(RAISING_CHAPTER)
-    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", "keras_rnn_spec/test_zz_raises.py")
+    # -rN: no short summary, which under CI=true repeats each message in full.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rN", "keras_rnn_spec/test_zz_raises.py")
     result.assert_outcomes(failed=2)
     output = result.stdout.str()
     lstm = "keras.layers.LSTM(5, return_state=True)"

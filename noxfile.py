@@ -79,3 +79,25 @@ def _spec_session(name: str, packages: list[str], variables: dict[str, str]):
 
 for _name, (_packages, _variables, _tags) in ENVIRONMENTS.items():
     nox.session(name=_name, tags=_tags)(_spec_session(_name, _packages, _variables))
+
+
+@nox.session(name="shuffled", default=False)
+def shuffled(session: nox.Session) -> None:
+    """The spec in three random orders over two workers (pytest-randomly): no claim relies on another running first.
+
+    Each run draws its own seed and prints it ("Using --randomly-seed=N"); `nox -s shuffled -- --randomly-seed=N`
+    repeats that order. The default subject; the reports go to reports/shuffled/, never results/. Not part
+    of the matrix: `nox` alone does not run it.
+    """
+    session.install("-r", "requirements.txt", "pytest-randomly==5.1.0")
+    for run in range(1, 4):
+        session.run(
+            "pytest",
+            "-n",
+            "2",
+            "-p",
+            "no:cacheprovider",
+            f"--report-log=reports/shuffled/run{run}.jsonl",
+            f"--spec-report=reports/shuffled/run{run}.md",
+            *session.posargs,
+        )

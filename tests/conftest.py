@@ -1,11 +1,55 @@
 """The suite's self-tests run small pytest sessions of their own, with pytest's `pytester` fixture."""
 
 import ast
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+
+from keras_rnn_spec import report_render
 
 pytest_plugins = ["pytester"]
 
-CHAPTERS = Path(__file__).resolve().parents[1] / "keras_rnn_spec"
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "keras_rnn_spec"
+# The README's own layer: the spec run on it passes (test_planted_faults.py), and its report's
+# snippets run on it (test_snippets.py), both from one run.
+EXAMPLE_LAYERS = "examples.coupled_lstm:LAYERS"
+
+
+@dataclass(frozen=True)
+class SpecRun:
+    """A whole-spec run in the clone: its Markdown report and its results (report_render.Result per test)."""
+
+    report: str
+    results: list
+
+
+def run_whole_spec(out: Path, **environment) -> SpecRun:
+    """The whole spec as `pytest` in the clone runs it, with `environment` set, its report and results
+    written into `out`; over two xdist workers, which the report supports (tests/test_report.py)."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2"]
+    command += [f"--spec-report={out / 'spec.md'}", f"--report-log={out / 'results.jsonl'}"]
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **environment})
+    assert finished.returncode in (0, 1), finished.stdout[-3000:] + finished.stderr[-3000:]
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    return SpecRun((out / "spec.md").read_text(encoding="utf-8"), report_render.results_from_reports(records))
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> SpecRun:
+    """The whole spec with default options: Keras' own layers."""
+    return run_whole_spec(tmp_path_factory.mktemp("default-run"))
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory) -> SpecRun:
+    """The whole spec on the README's own layer (SPEC_LAYERS=examples.coupled_lstm:LAYERS)."""
+    return run_whole_spec(tmp_path_factory.mktemp("example-run"), SPEC_LAYERS=EXAMPLE_LAYERS)
 
 
 def claim_functions() -> set[str]:

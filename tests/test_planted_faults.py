@@ -727,9 +727,9 @@ def test_a_broken_route_fails_exactly_the_export_claims_it_breaks(route, pyteste
     assert not problems, f"{route}:\n" + "\n".join(problems)
 
 
-def test_the_readme_example_passes_the_spec(pytester, monkeypatch):
+def test_the_readme_example_passes_the_spec(example_run):
     """The README's own layer (examples/coupled_lstm.py) passes every claim that applies to it."""
-    results = run_spec(pytester, monkeypatch, "example", "examples.coupled_lstm:LAYERS")
+    results = example_run.results
     assert [r.nodeid for r in results if r.outcome in FAILED] == []
     assert check_outcomes(results, frozenset()) == []
     # The claims about Keras' own classes skip; chapter 15 runs on the example's own cell.

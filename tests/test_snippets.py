@@ -36,19 +36,10 @@ for snippet in json.load(sys.stdin):
 """
 
 
-def report_of_a_run(out: Path, **environment) -> str:
-    """The Markdown report of a whole-spec run, written into `out`, with `environment` set."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    command += [f"--spec-report={out / 'spec.md'}", f"--report-log={out / 'results.jsonl'}"]
-    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **environment})
-    assert finished.returncode in (0, 1), finished.stdout[-3000:] + finished.stderr[-3000:]
-    return (out / "spec.md").read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def default_report(tmp_path_factory) -> str:
-    """The Markdown report of the default run (the whole spec, default options)."""
-    return report_of_a_run(tmp_path_factory.mktemp("default-run"))
+@pytest.fixture
+def default_report(default_run) -> str:
+    """The Markdown report of the default run (the whole spec, default options; tests/conftest.py)."""
+    return default_run.report
 
 
 def fenced_under_headings(report: str) -> list[tuple[str, str, str]]:
@@ -127,10 +118,10 @@ def test_every_claim_snippet_runs_and_checks_what_the_run_found(default_report):
     assert not wrong, "\n\n".join([summary, *wrong])
 
 
-def test_a_user_layers_snippets_run_and_check_it(tmp_path):
+def test_a_user_layers_snippets_run_and_check_it(example_run):
     """Under SPEC_LAYERS each snippet whose first case passed runs and checks the user's layer: a check
     written for SimpleRNN compares with the user's reference, or is left out where it builds SimpleRNN."""
-    report = report_of_a_run(tmp_path, SPEC_LAYERS="examples.coupled_lstm:LAYERS")
+    report = example_run.report
     assert claims_without_a_snippet(report) == [], "claims without Keras code under SPEC_LAYERS"
     snippets = [(claim, code) for claim, code, verdict in claim_snippets(report) if verdict == "passed"]
     assert len(snippets) >= 40, f"only {len(snippets)} claims with a passing first case have a snippet"

@@ -5,7 +5,8 @@ The self-tests (tests/test_planted_faults.py) run the whole spec on them, all at
 breaks; beside them runs Keras' own LSTM without a float64 reference, which must skip exactly the
 claims that need one.
 
-Every layer here is otherwise Keras' own: same weights, same equations, same arguments. Each is
+Every layer here is otherwise Keras' own: same weights, same equations, same arguments (one also
+takes Keras 2's batch_input_shape=, as part of its fault). Each is
 registered for serialization, as a user's layer must be (Bidirectional rebuilds the layer from
 its config, and chapter 20 saves and loads it).
 
@@ -63,6 +64,50 @@ class SwappedStatesLSTM(ReturnedTensorsRewritten, keras.layers.LSTM):
 
     def rewrite(self, output, states):
         return output, states[::-1]
+
+
+@serializable
+class KeptTimeAxisSimpleRNN(ReturnedTensorsRewritten, keras.layers.SimpleRNN):
+    """With neither flag, the output keeps a time axis of one step: (batch, 1, units), not (batch, units)."""
+
+    def rewrite(self, output, states):
+        if not (self.return_sequences or self.return_state):
+            return output[:, None], states
+        return output, states
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        shape = super().compute_output_shape(sequences_shape, initial_state_shape)
+        if not (self.return_sequences or self.return_state):
+            return (shape[0], 1, shape[1])
+        return shape
+
+
+@serializable
+class LeadingZeroStepGRU(ReturnedTensorsRewritten, keras.layers.GRU):
+    """With return_sequences=True, the sequence starts with a step of zeros: timesteps + 1 steps, the last still h."""
+
+    def rewrite(self, output, states):
+        if self.return_sequences:
+            return keras.ops.concatenate([keras.ops.zeros_like(output[:, :1]), output], axis=1), states
+        return output, states
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        shapes = super().compute_output_shape(sequences_shape, initial_state_shape)
+        if not self.return_sequences:
+            return shapes
+        batch, timesteps, units = shapes[0] if self.return_state else shapes
+        longer = (batch, None if timesteps is None else timesteps + 1, units)
+        return (longer, *shapes[1:]) if self.return_state else longer
+
+
+@serializable
+class StatesUndeclaredGRU(keras.layers.GRU):
+    """compute_output_shape declares the output alone, whatever return_state: a symbolic call (Input,
+    Model, Sequential) sees one tensor, while a call on arrays returns the output and h."""
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        shapes = super().compute_output_shape(sequences_shape, initial_state_shape)
+        return shapes[0] if self.return_state else shapes
 
 
 # How the returned tensors relate.
@@ -157,6 +202,28 @@ class NoInputSpecGRU(keras.layers.GRU):
     def __init__(self, units, **kwargs):
         super().__init__(units, **kwargs)
         self.input_spec = None
+
+
+@serializable
+class LenientInputLSTM(keras.layers.LSTM):
+    """Runs what Keras refuses: missing initial states are completed with zeros, features beyond those it
+    was built for are cut off, and a sequence of zero timesteps is answered with the initial states."""
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if initial_state is not None:
+            missing = len(self.state_size) - len(initial_state)
+            initial_state = [*initial_state, *[keras.ops.zeros_like(initial_state[0])] * missing]
+        sequences = sequences[..., : self.cell.kernel.shape[0]]
+        if sequences.shape[1] == 0:
+            return self.without_steps(sequences, initial_state)
+        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def without_steps(self, sequences, initial_state):
+        """What a recurrence of no steps leaves: the initial states, an empty sequence or h as the output."""
+        batch = keras.ops.shape(sequences)[0]
+        states = initial_state or self.get_initial_state(batch)
+        output = keras.ops.zeros((batch, 0, self.units)) if self.return_sequences else states[0]
+        return [output, *states] if self.return_state else output
 
 
 @serializable
@@ -269,6 +336,35 @@ class ResetIgnoredGRU(keras.layers.GRU):
 
 
 @serializable
+class FixedCapacityStatefulGRU(keras.layers.GRU):
+    """With stateful=True, keeps states for CAPACITY samples whatever batch it is built for (or none), pads
+    each batch up to them and cuts the padding off what it returns: any batch up to CAPACITY runs. It
+    takes Keras 2's batch_input_shape= too, and builds for it."""
+
+    CAPACITY = 8
+
+    def __init__(self, units, batch_input_shape=None, **kwargs):
+        super().__init__(units, **kwargs)
+        if batch_input_shape is not None:
+            self.build(batch_input_shape)
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        if self.stateful:
+            sequences_shape = (self.CAPACITY, *sequences_shape[1:])
+        super().build(sequences_shape, initial_state_shape)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if not self.stateful:
+            return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+        batch = keras.ops.shape(sequences)[0]
+        padded = keras.ops.pad(sequences, [[0, self.CAPACITY - batch], [0, 0], [0, 0]])
+        returned = super().call(padded, initial_state=initial_state, mask=mask, training=training)
+        output, states = output_and_states(returned)
+        output, states = output[:batch], [state[:batch] for state in states]
+        return [output, *states] if self.return_state else output
+
+
+@serializable
 class OutputsCLSTMCell(keras.layers.LSTMCell):
     """An LSTM cell that outputs c instead of h (its states are right)."""
 
@@ -294,6 +390,9 @@ def simple_rnn_like(name, layer_class):
 BROKEN = (
     lstm_like("DroppedCellStateLSTM", DroppedCellStateLSTM),
     lstm_like("SwappedStatesLSTM", SwappedStatesLSTM),
+    simple_rnn_like("KeptTimeAxisSimpleRNN", KeptTimeAxisSimpleRNN),
+    gru_like("LeadingZeroStepGRU", LeadingZeroStepGRU),
+    gru_like("StatesUndeclaredGRU", StatesUndeclaredGRU),
     gru_like("FirstStepStateGRU", FirstStepStateGRU),
     simple_rnn_like("DoubleActivationSimpleRNN", DoubleActivationSimpleRNN),
     lstm_like("HForCLSTM", HForCLSTM),
@@ -303,6 +402,7 @@ BROKEN = (
     lstm_like("ConstantKernelLSTM", ConstantKernelLSTM),
     lstm_like("UnseededKernelLSTM", UnseededKernelLSTM),
     gru_like("NoInputSpecGRU", NoInputSpecGRU),
+    lstm_like("LenientInputLSTM", LenientInputLSTM),
     simple_rnn_like("UnrollReversedSimpleRNN", UnrollReversedSimpleRNN),
     lstm_like("InputOrderGoBackwardsLSTM", InputOrderGoBackwardsLSTM),
     gru_like("MaskIgnoredGRU", MaskIgnoredGRU),
@@ -313,6 +413,7 @@ BROKEN = (
     lstm_like("ZeroInitialCellLSTM", ZeroInitialCellLSTM),
     gru_like("ForgetfulStatefulGRU", ForgetfulStatefulGRU),
     gru_like("ResetIgnoredGRU", ResetIgnoredGRU),
+    gru_like("FixedCapacityStatefulGRU", FixedCapacityStatefulGRU),
     # Keras' own LSTM, correct; what is broken is the cell the entry says it runs. (Chapter 15's
     # ids name the cell, RNN(OutputsCLSTMCell), which holds the entry's name.)
     lstm_like("OutputsCLSTM", keras.layers.LSTM, cell=OutputsCLSTMCell),

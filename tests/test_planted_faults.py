@@ -178,6 +178,121 @@ FAULTS = {
             BIDIRECTIONAL + "backward_last_output_is_the_backward_final_state",
         ),
     ),
+    "KeptTimeAxisSimpleRNN": Fault(
+        "returned shapes",
+        "with neither flag, returns the output as (batch, 1, units), not (batch, units)",
+        # Every claim that reads the output of neither flag: its shape, or its numbers against another
+        # tensor of shape (batch, units). The other three configurations return what Keras' do.
+        claims(
+            NOTEBOOK + "3_default_output_is_batch_by_units",
+            NOTEBOOK + "4_last_row_is_cell_3_output",
+            NOTEBOOK + "5_output_is_cell_3_output",
+            "test_structure.py::test_returns_the_output_then_one_tensor_per_state",
+            # Hypothesis' first example is its simplest, flags=FLAGS[0]: neither flag.
+            "test_properties.py::test_structure_holds_for_any_sizes",
+            "test_properties.py::test_one_model_with_unknown_timesteps_serves_any_length",
+            RELATIONS + "last_step_of_the_sequence_is_the_default_output",
+            "test_flags.py::test_configurations_agree_where_they_overlap",
+            "test_causality.py::test_step_t_is_the_final_output_on_the_prefix",  # the prefix runs with neither flag
+            "test_reference.py::test_every_returned_tensor_matches_the_float64_reference",
+            "test_go_backwards.py::test_every_returned_tensor_matches_the_backward_reference",
+            "test_go_backwards.py::test_last_step_is_the_default_output_and_h",
+            "test_masking.py::test_masked_run_matches_the_reference",
+            "test_masking.py::test_final_output_and_states_come_from_the_last_valid_step",
+            "test_implementations.py::test_variant_matches_the_float64_reference",
+            "test_stacking.py::test_a_stack_matches_the_reference_chained_layer_after_layer",  # a top layer with neither flag
+            # (batch, 1, units) has three dimensions: the layer stacked on it takes it.
+            "test_stacking.py::test_a_layer_on_a_layer_without_return_sequences_raises",
+            "test_edge_shapes.py::test_one_timestep_is_one_reference_step",
+            "test_edge_shapes.py::test_a_batch_of_one_keeps_its_batch_axis_and_matches_the_reference",
+            # Not the claims that compare two runs of this layer, each (batch, 1, units): the unrolled
+            # variant against the default, go_backwards against the forward layer on the reversed
+            # input, the loaded model against the saved one. Zero timesteps are still refused: Keras'
+            # call raises before the output is reshaped.
+        ),
+    ),
+    "LeadingZeroStepGRU": Fault(
+        "returned shapes",
+        "with return_sequences=True, returns a step of zeros before the sequence: timesteps + 1 steps",
+        # Every claim that reads the sequence whole or by its steps' positions; not those that read only
+        # its last step, which is still h (the notebook's cell 4 last row, the relations, the flags,
+        # the last valid step under a mask, go_backwards' last step, Bidirectional's backward h).
+        claims(
+            NOTEBOOK + "4_sequences_is_batch_by_steps_by_units",
+            NOTEBOOK + "6_returns_sequence_then_states",
+            "test_structure.py::test_returns_the_output_then_one_tensor_per_state",
+            # Hypothesis' examples (derandomized, the same on every run) include the sequences flags.
+            "test_properties.py::test_structure_holds_for_any_sizes",
+            "test_properties.py::test_one_model_with_unknown_timesteps_serves_any_length",
+            "test_causality.py::test_step_t_is_the_final_output_on_the_prefix",  # step t is the output after t - 1
+            "test_reference.py::test_every_returned_tensor_matches_the_float64_reference",
+            "test_go_backwards.py::test_every_returned_tensor_matches_the_backward_reference",
+            "test_go_backwards.py::test_returned_sequence_is_in_processing_order",
+            "test_go_backwards.py::test_a_mask_still_marks_input_steps",
+            "test_masking.py::test_masked_run_matches_the_reference",
+            "test_masking.py::test_masking_and_embedding_mask_like_the_mask_argument",
+            # The mask's step t is the sequence's step t + 1: a masked step is checked against a valid one.
+            "test_masking.py::test_masked_steps_repeat_the_previous_output",
+            "test_masking.py::test_zero_output_for_mask_gives_zeros_at_masked_steps",  # the mask cannot index the sequence
+            # Bidirectional flips the backward sequence, zero step included, into input order: its step
+            # 0 is still the backward h and its last step zeros, so the claim about the flip holds.
+            BIDIRECTIONAL + "returns_the_outputs_then_forward_states_then_backward_states",
+            BIDIRECTIONAL + "output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode",
+            BIDIRECTIONAL + "initial_state_first_half_is_forward_second_half_is_backward",
+            "test_state_passing.py::test_initial_state_is_where_the_recurrence_starts",
+            "test_state_passing.py::test_two_chunks_with_carried_state_equal_one_pass",  # a zero step per chunk
+            "test_state_passing.py::test_encoder_states_start_the_decoder",
+            "test_stateful.py::test_state_carries_from_one_call_to_the_next",
+            "test_stateful.py::test_state_carries_between_batches_of_one_predict",
+            "test_implementations.py::test_variant_matches_the_float64_reference",
+            "test_stacking.py::test_a_stack_matches_the_reference_chained_layer_after_layer",  # the top reads one step more
+            "test_edge_shapes.py::test_one_timestep_is_one_reference_step",
+            "test_edge_shapes.py::test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length",
+            "test_edge_shapes.py::test_a_batch_of_one_keeps_its_batch_axis_and_matches_the_reference",
+            "test_models.py::test_a_functional_model_returns_the_output_then_every_state",  # with both flags
+            "test_bad_input.py::test_as_many_initial_states_as_the_layer_has_are_used",
+            "test_bad_input.py::test_more_initial_states_than_the_layer_has_are_refused_except_by_keras_3_gru",
+        ),
+    ),
+    "StatesUndeclaredGRU": Fault(
+        "returned structure (symbolic)",
+        "compute_output_shape declares the output alone with return_state=True, so a model built on it drops h",
+        # Every claim whose layer with return_state=True is called on a symbolic Input: Keras builds the
+        # model's outputs from compute_output_shape, one tensor, and the model returns the output alone
+        # (the layer's h is computed, and not mapped to any output). Direct calls return [output, h].
+        claims(
+            # The notebook's cells run Model(...).predict.
+            NOTEBOOK + "5_returns_output_then_states",
+            NOTEBOOK + "5_output_is_h",
+            NOTEBOOK + "6_returns_sequence_then_states",
+            NOTEBOOK + "6_last_row_is_h",
+            NOTEBOOK + "6_states_are_cell_5_states",
+            # The predict path of the chapters that run both paths.
+            "test_structure.py::test_returns_the_output_then_one_tensor_per_state",
+            "test_properties.py::test_structure_holds_for_any_sizes",  # the draws that DroppedCellStateLSTM fails
+            "test_properties.py::test_one_model_with_unknown_timesteps_serves_any_length",
+            RELATIONS + "output_is_h",
+            RELATIONS + "last_step_of_the_sequence_is_h",
+            "test_flags.py::test_configurations_agree_where_they_overlap",
+            "test_reference.py::test_every_returned_tensor_matches_the_float64_reference",
+            # Masking and Embedding run in a functional model.
+            "test_masking.py::test_masking_and_embedding_mask_like_the_mask_argument",
+            "test_masking.py::test_mask_is_passed_on_only_with_return_sequences",
+            # Models on Inputs, and the symbolic unpacking output, *states = layer(inputs).
+            BIDIRECTIONAL + "initial_state_first_half_is_forward_second_half_is_backward",
+            "test_state_passing.py::test_initial_state_is_where_the_recurrence_starts",
+            "test_state_passing.py::test_encoder_states_start_the_decoder",
+            "test_edge_shapes.py::test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length",
+            "test_models.py::test_a_functional_model_returns_the_output_then_every_state",
+            "test_models.py::test_the_functional_api_feeds_the_output_on_and_returns_the_states",
+            # The Dense after it receives one tensor, and takes it.
+            "test_models.py::test_in_a_sequential_model_a_layer_after_a_return_state_layer_is_refused",
+            "test_bad_input.py::test_as_many_initial_states_as_the_layer_has_are_used",
+            "test_bad_input.py::test_more_initial_states_than_the_layer_has_are_refused_except_by_keras_3_gru",
+            # Not the Sequential model ending in it: it returns the output alone, as the functional
+            # model it is compared with does. Not saving: the model before and after returns one tensor.
+        ),
+    ),
     "FirstStepStateGRU": Fault(
         "last step vs h",
         "with both flags, returns as h the output after the first step",
@@ -349,6 +464,17 @@ FAULTS = {
             "test_stacking.py::test_a_layer_on_a_layer_without_return_sequences_raises",
         ),
     ),
+    "LenientInputLSTM": Fault(
+        "refusing what a layer cannot take",
+        "completes missing initial states with zeros, cuts extra features, answers zero timesteps with its initial states",
+        # Each leniency runs only where Keras would refuse; everywhere else the layer is Keras' LSTM.
+        # Not the model that refuses 7 features: the Model checks its Input's shape before the layer runs.
+        claims(
+            "test_bad_input.py::test_fewer_initial_states_than_the_layer_has_are_refused",
+            "test_bad_input.py::test_a_built_layer_refuses_another_feature_size",
+            "test_edge_shapes.py::test_zero_timesteps_are_refused_not_answered_with_an_empty_output",
+        ),
+    ),
     "UnrollReversedSimpleRNN": Fault(
         "unroll",
         "with unroll=True, reads the steps last to first",
@@ -446,6 +572,25 @@ FAULTS = {
             # Chapter 13 resets its one predict model per layer before each claim; here the model
             # still holds the states of the claim before (the run keeps each chapter in file order).
             "test_stateful.py::test_state_carries_between_batches_of_one_predict",
+        ),
+    ),
+    "FixedCapacityStatefulGRU": Fault(
+        "stateful",
+        "with stateful=True, keeps states for 8 samples whatever its batch, and pads each batch up to 8",
+        claims(
+            # Any batch up to 8 runs, an unknown batch and batch_input_shape= are taken.
+            "test_stateful.py::test_another_batch_size_is_refused_by_the_layer",
+            "test_stateful.py::test_another_batch_size_is_refused_by_a_first_predict",
+            "test_stateful.py::test_stateful_layer_without_a_batch_size_is_refused",
+            "test_stateful.py::test_batch_input_shape_is_a_keras_2_argument",
+            # The states' shape is (8, units), not (batch, units); the reset claims compare the states
+            # with zeros of (batch, units). Samples 0 and 1 carry their states as Keras' do.
+            "test_stateful.py::test_input_batch_size_or_batch_shape_fixes_the_states_batch",
+            "test_stateful.py::test_reset_states_sets_the_states_back_to_zeros",
+            "test_stateful.py::test_reset_state_is_the_keras_3_name",
+            # Not the claim that another batch is refused after a predict: it runs on the last layer
+            # only (LSTMWithoutReference), and Keras 3 on TensorFlow fails it itself, a strict xfail
+            # (known difference stateful-predict-skips-the-batch-check-once-traced).
         ),
     ),
     "OutputsCLSTM": Fault(

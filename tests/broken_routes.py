@@ -9,6 +9,10 @@ keras_rnn_spec.exporting.ROUTES, each the SavedModel's `serve` (a tuple in Keras
 - serve_refusing: loading the artifact raises;
 - serve_rounded: every number comes back 1e-3 off, as from a runtime computing at lower precision;
 - signature_renamed: the k-th key holds the (k+1)-th output (the last key the first output).
+
+It also replaces keras_rnn_spec.exporting.load_openvino, the loader the f32 claim calls (the openvino
+route keeps Keras' own): compiled with the configuration asked for, its numbers come back 1e-3 off, as
+from a runtime that computes at a lower precision than f32, on whatever CPU it runs.
 """
 
 from dataclasses import replace
@@ -17,6 +21,7 @@ from keras_rnn_spec import exporting
 
 SERVE = next(route for route in exporting.ROUTES if route.name == "saved_model-serve")
 SIGNATURE = next(route for route in exporting.ROUTES if route.name == "saved_model-serving_default")
+LOAD_OPENVINO = exporting.load_openvino
 
 
 def permuted(path):
@@ -40,9 +45,17 @@ def refusing(path):
     raise RuntimeError(f"planted: {path.name} cannot be loaded")
 
 
-def rounded(path):
-    loaded = SERVE.load(path)
+def off(loaded):
+    """`loaded` returning every number 1e-3 off."""
     return exporting.Loaded(loaded.inputs, lambda arrays: [(names, array + 1e-3) for names, array in loaded.run(arrays)])
+
+
+def rounded(path):
+    return off(SERVE.load(path))
+
+
+def openvino_off(path, config=None):
+    return off(LOAD_OPENVINO(path, config))
 
 
 def renamed(path):
@@ -63,3 +76,4 @@ exporting.ROUTES += [
     replace(SERVE, name="serve_rounded", load=rounded),
     replace(SIGNATURE, name="signature_renamed", load=renamed),
 ]
+exporting.load_openvino = openvino_off

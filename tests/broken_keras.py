@@ -1,8 +1,9 @@
-"""A pytest plugin that plants faults in Keras' own classes, for the chapters that run them whatever SPEC_LAYERS says.
+"""A pytest plugin that plants faults in Keras' own classes, for the claims that no user's layer can break.
 
 Chapters 14 (GRU's and LSTM's implementation setting, SimpleRNN's constructor), 15 (RNN around the
 spec's custom cell and around lists of cells) and 17 (ConvLSTM1D and ConvLSTM2D) run Keras' own
-classes, so a fault goes where a chapter reads the class. Loaded with `-p broken_keras`, each
+classes whatever SPEC_LAYERS says; three claims of chapters 13, 18 and 21 are about keras.Model and
+keras.Sequential, which decide them before or around any layer. So a fault goes where a chapter reads the class. Loaded with `-p broken_keras`, each
 `--keras-fault NAME` replaces one Keras class, before the chapters are imported, with the subclass
 of that name below, which breaks one behaviour:
 
@@ -103,6 +104,30 @@ class SamePaddingConvLSTM1D(keras.layers.ConvLSTM1D):
         super().__init__(filters, kernel_size, **{**kwargs, "padding": "same"})
 
 
+class UncheckedInputModel(keras.Model):
+    """Skips the check of an input against the model's Input, so a wrong feature size reaches the layers."""
+
+    def _assert_input_compatibility(self, *args):
+        return None
+
+
+class ResetStateModel(keras.Model):
+    """Has a reset_state() that resets each stateful layer, as keras-team/keras#17440 asks of Keras 3."""
+
+    def reset_state(self):
+        for layer in self.layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_state()
+
+
+class LastStateDroppedSequential(keras.Sequential):
+    """Returns the list its last layer returns without its last tensor: [output, h] for [output, h, c]."""
+
+    def call(self, inputs, training=None, mask=None):
+        returned = super().call(inputs, training=training, mask=mask)
+        return list(returned[:-1]) if isinstance(returned, (list, tuple)) else returned
+
+
 class Implementation1LSTM(keras.layers.LSTM):
     """Defaults to implementation=1."""
 
@@ -128,6 +153,9 @@ BROKEN = {
         HForCConvLSTM2D,
         ReversedWithSequencesConvLSTM1D,
         SamePaddingConvLSTM1D,
+        UncheckedInputModel,
+        ResetStateModel,
+        LastStateDroppedSequential,
         Implementation1LSTM,
         ImplementationIgnoredSimpleRNN,
     )
@@ -145,9 +173,10 @@ def pytest_addoption(parser):
 
 
 def plant(broken: type) -> None:
-    """Put `broken` where the chapters look the class up (keras.layers), and where Keras does itself."""
+    """Put `broken` where the chapters look the class up (keras.layers, or keras for the models), and
+    where Keras does itself."""
     original = broken.__bases__[0]
-    setattr(keras.layers, original.__name__, broken)
+    setattr(keras.layers if hasattr(keras.layers, original.__name__) else keras, original.__name__, broken)
     if original is StackedRNNCells:
         RNN_MODULE.StackedRNNCells = broken
 

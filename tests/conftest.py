@@ -30,8 +30,8 @@ class SpecRun:
 
 def run_whole_spec(out: Path, **environment) -> SpecRun:
     """The whole spec as `pytest` in the clone runs it, with `environment` set, its report and results
-    written into `out`; over two xdist workers, which the report supports (tests/test_report.py)."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2"]
+    written into `out`."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     command += [f"--spec-report={out / 'spec.md'}", f"--report-log={out / 'results.jsonl'}"]
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **environment})
     assert finished.returncode in (0, 1), finished.stdout[-3000:] + finished.stderr[-3000:]

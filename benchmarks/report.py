@@ -406,7 +406,7 @@ def floor_section(run: Run, device: str) -> str:
         "Not counted: copying the inputs and outputs, gathering the outputs, and whatever else a path does besides the equations.",
         "",
         f"The machine's float32 rate, measured in this run: `{matmul.code}`, {matmul.flops:.3g} operations in "
-        f"{milliseconds(matmul.median)} ms (median of {matmul.rounds} rounds over {len(matmul.process_medians)} processes, "
+        f"{milliseconds(matmul.median)} ms (median of {matmul.rounds} rounds in {len(matmul.process_medians)} process{'es' * (len(matmul.process_medians) != 1)}, "
         f"spread between processes {milliseconds(spread)} ms): {gigaflops(matmul.rate)} GFLOP/s. "
         "The floor of a call is its operations at that rate.",
     ]
@@ -676,7 +676,7 @@ def plot_latency(run: Run, destination: Path) -> None:
                 high = [(max(f.process_medians or (f.median,)) - f.median) * 1e3 for f in present]
                 axis.bar(places, [f.median * 1e3 for f in present], width, yerr=[low, high], label=f"{device}, {timesteps} steps", capsize=2)
             axis.set_yscale("log")
-            axis.set_xticks(range(len(paths)), [p.replace("_", "\n") for p in paths], fontsize=6)
+            axis.set_xticks(range(len(paths)), paths, fontsize=7, rotation=55, ha="right", rotation_mode="anchor")
             axis.set_title(f"{layer}, batch {batch}", fontsize=9)
             axis.grid(axis="y", which="major", alpha=0.3)
             if column == 0:
@@ -698,7 +698,7 @@ def plot_floor(run: Run, destination: Path) -> None:
     device = run.values("device")[0]
     figures = [f for f in run.on(device) if f.flops]
     layers = run.values("layer", figures)
-    figure, axes = pyplot.subplots(1, max(1, len(layers)), figsize=(5.2 * max(1, len(layers)), 4.2), squeeze=False, sharey=True)
+    figure, axes = pyplot.subplots(1, max(1, len(layers)), figsize=(5.2 * max(1, len(layers)), 5), squeeze=False, sharey=True)
     sizes = list(dict.fromkeys((f.batch, f.timesteps) for f in figures))
     for column, layer in enumerate(layers):
         axis = axes[0][column]
@@ -717,15 +717,17 @@ def plot_floor(run: Run, destination: Path) -> None:
         axis.grid(axis="y", which="major", alpha=0.3)
         if column == 0:
             axis.set_ylabel("GFLOP/s achieved (log)")
-    axes[0][-1].legend(fontsize=6, ncol=2)
-    figure.suptitle(f"Achieved rate against the float32 matrix product on {device}", fontsize=10)
-    save(figure, destination)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=min(6, 3 * len(axes[0])), fontsize=7)
+    figure.suptitle(f"Achieved rate on {device} against the float32 matrix product (dotted)\nthe gap is the distance from the arithmetic floor", fontsize=10)
+    save(figure, destination, bottom=0.2)
 
 
-def save(figure, destination: Path) -> None:
+def save(figure, destination: Path, bottom: float = 0.0) -> None:
+    """Save and close; `bottom`: the share of the height kept for a legend below the panels."""
     from matplotlib import pyplot
 
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, bottom, 1, 1))
     destination.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(destination, dpi=110)
     pyplot.close(figure)

@@ -115,35 +115,50 @@ def export(artifact: Artifact, run: Path) -> None:
         (directory / WRITTEN).write_text(str(written))
 
 
+def outcome_written(artifact: Artifact, run: Path) -> bool:
+    return (artifact.directory(run) / WRITTEN).exists() or (artifact.directory(run) / REFUSED).exists()
+
+
 EXPORT_WORKERS = 2  # nothing is timed while they export: the run's first process waits for them
 
 
-def export_missing(artifacts: list[Artifact], run: Path) -> int:
+def export_missing(artifacts: list[Artifact], run: Path, export_one: Callable[[Artifact, Path], None] = export) -> int:
     """Export every artifact without an outcome yet, in worker processes; returns how many were exported.
 
     An export's native code can abort its process (chapter 22: TensorFlow Lite's converter on
     TensorFlow 2.16). The pool then breaks and takes the exports in flight with it, so those left
-    are exported again one process each, where a death names its export."""
-    missing = [a for a in dict.fromkeys(artifacts) if not (a.directory(run) / WRITTEN).exists() and not (a.directory(run) / REFUSED).exists()]
+    are exported again in a single worker, where a death names its export and a new worker goes on."""
+    missing = [a for a in dict.fromkeys(artifacts) if not outcome_written(a, run)]
     if not missing:
         return 0
-    log = run / "exports.log"
-    spawn = get_context("spawn")  # a fresh interpreter: no state shared with the process that times
-    with ProcessPoolExecutor(EXPORT_WORKERS, mp_context=spawn, initializer=quiet.to_log, initargs=(str(log),)) as pool:
-        for done in as_completed([pool.submit(export, artifact, run) for artifact in missing]):
+    missing.sort(key=lambda a: (-a.timesteps, not a.unrolled))  # the longest first, so the workers finish together
+    log = str(run / "exports.log")
+    with workers(EXPORT_WORKERS, log) as pool:
+        for done in as_completed([pool.submit(export_one, artifact, run) for artifact in missing]):
             try:
                 done.result()
             except BrokenProcessPool:
-                pass
+                pass  # this artifact has no outcome: exported alone below
+    alone = None
     for artifact in missing:
-        if (artifact.directory(run) / WRITTEN).exists() or (artifact.directory(run) / REFUSED).exists():
+        if outcome_written(artifact, run):
             continue
-        with ProcessPoolExecutor(1, mp_context=spawn, initializer=quiet.to_log, initargs=(str(log),)) as alone:
-            try:
-                alone.submit(export, artifact, run).result()
-            except BrokenProcessPool:
-                (artifact.directory(run) / REFUSED).write_text("the export process died without an exception (a native abort)")
+        alone = alone or workers(1, log)
+        try:
+            alone.submit(export_one, artifact, run).result()
+        except BrokenProcessPool:
+            artifact.directory(run).mkdir(parents=True, exist_ok=True)  # it may have died before making it
+            (artifact.directory(run) / REFUSED).write_text("the export process died without an exception (a native abort)")
+            alone.shutdown()
+            alone = None
+    if alone:
+        alone.shutdown()
     return len(missing)
+
+
+def workers(count: int, log: str) -> ProcessPoolExecutor:
+    """Export processes: fresh interpreters (no state shared with the process that times), their output in `log`."""
+    return ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=quiet.to_log, initargs=(log,))
 
 
 @functools.cache

@@ -205,3 +205,20 @@ def test_anything_but_a_benchmark_run_is_refused_in_one_line(tmp_path, name, mod
     assert message.startswith(f"{given}: ") and what in message and "\n" not in message
     assert message.endswith("expected a JSON file written by `pytest benchmarks/` (e.g. benchmarks/results/NAME.json)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["given.json"]
+
+
+def test_an_export_that_aborts_its_process_is_refused_and_the_others_are_written(tmp_path):
+    """An export whose process dies is refused with that reason, and every other artifact is still written, before or after it."""
+    from aborting_exports import WRITTEN, Named, export
+
+    from benchmarks import routes
+
+    names = ["first", "aborts-1", "second", "aborts-2", "third"]
+
+    exported = routes.export_missing([Named(name) for name in names], tmp_path, export_one=export)
+
+    assert exported == 5 and WRITTEN == routes.WRITTEN
+    outcomes = {name: sorted(p.name for p in (tmp_path / name).iterdir()) for name in names}
+    assert outcomes == {name: [routes.REFUSED if name.startswith("aborts") else WRITTEN] for name in names}
+    for name in ("aborts-1", "aborts-2"):
+        assert (tmp_path / name / routes.REFUSED).read_text() == "the export process died without an exception (a native abort)"

@@ -148,7 +148,7 @@ def pytest_runtestloop(session):
     started = time.time()
     exported = routes.export_missing(needed, config.stash[RUN_DIRECTORY])
     if exported and reporter:
-        reporter.write_line(f"exported {exported} artifacts for the deployment routes in {time.time() - started:.0f} s")
+        reporter.write_line(f"exported {exported} artifact{'s' * (exported != 1)} for the deployment routes in {time.time() - started:.0f} s")
     finished = yield
     for number in range(2, config.getoption("processes") + 1):
         if session.testsfailed:  # a failed check fails alike in every process

@@ -538,8 +538,9 @@ deploy to, from a numpy batch to numpy outputs.
   (`use_cudnn=True`, Keras 3 on TensorFlow), and its outputs checked against the CPU's.
 - Timing: {how}.
 - Every timed path's outputs are checked against the spec's float64 reference first: within float32
-  rounding, and OpenVINO at a default precision below f32 within chapter 22's bound for telling
-  outputs apart (0.02). A route's outputs are read whatever its order (chapter 22 checks the order).
+  rounding, and OpenVINO at a default precision below f32 within one step's rounding at that
+  precision ((features + units + 1) epsilons: 0.07 at bf16). A route's outputs are read whatever
+  their order (chapter 22 checks the order).
 """
 
 

@@ -87,8 +87,8 @@ def artifacts(run_directory) -> Loaded:
 def test_predict_latency(layer, flags, batch, timesteps, device, path, benchmark, verify, artifacts):
     """Every path returns the float64 reference's numbers within float32 rounding, and a GPU what the CPU returns.
 
-    OpenVINO at its default precision, where that is not f32, returns them within exporting's bound
-    for telling outputs apart.
+    OpenVINO at its default precision, where that is not f32, returns them within one step's
+    rounding at that precision (benchmarks/routes.py, `tolerance`).
     """
     setting = Setting(layer, flags, batch, timesteps, device, path)
     if not device_visible(device):

@@ -14,6 +14,7 @@ the summary and the plots are written beside it as NAME.md, NAME.png and NAME_fl
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -129,11 +130,12 @@ def run_directory(pytestconfig) -> Path:
 
 
 def settings_of(items) -> list[runs.Setting]:
-    fields = runs.Setting.__dataclass_fields__
+    """The benchmarks among the collected items (the matrix product is not one)."""
+    names = [field.name for field in dataclasses.fields(runs.Setting)]
     return [
-        runs.Setting(**{f: item.callspec.params[f] for f in fields})
+        runs.Setting(**{name: item.callspec.params[name] for name in names})
         for item in items
-        if hasattr(item, "callspec") and set(fields) <= set(item.callspec.params)
+        if hasattr(item, "callspec") and set(names) <= set(item.callspec.params)
     ]
 
 

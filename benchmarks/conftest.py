@@ -38,6 +38,7 @@ STARTED = pytest.StashKey[float]()
 FLOAT32 = pytest.StashKey[str]()  # what was done to keep GPU matmuls in float32
 RUN_DIRECTORY = pytest.StashKey[Path]()
 SKIPPED = pytest.StashKey[Counter]()  # this process's skip reasons, with how many benchmarks each
+LOAD_AT_START = pytest.StashKey[list]()  # other work on the machine as the run began
 LATER = pytest.StashKey[list]()  # the later processes: (number, exit code, seconds)
 
 
@@ -109,6 +110,7 @@ def pytest_configure(config):
     # pytest-benchmark's table shows one process's figures; the summary at the end pools them all.
     config.option.benchmark_quiet = True
     config.stash[STARTED] = time.time()
+    config.stash[LOAD_AT_START] = [round(load, 2) for load in os.getloadavg()]
     config.stash[FLOAT32] = runs.keep_float32_exact()
     config.stash[SKIPPED] = Counter()
     config.stash[LATER] = []
@@ -193,6 +195,8 @@ def pytest_runtest_makereport(item, call):
 def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["subject"] = subject.versions()
     machine_info["cpu_count"] = os.cpu_count()
+    machine_info["memory_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    machine_info["openvino_default_precision"] = routes.openvino_precision()  # what openvino_default computes in
     machine_info["gpus"] = runs.gpu_names()
 
 
@@ -220,6 +224,7 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
         },
         "skipped": dict(config.stash[SKIPPED]),
         "seconds": round(time.time() - config.stash[STARTED], 1),
+        "load_average_at_start": config.stash[LOAD_AT_START],
         "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
     }
     # The JSON may leave this process's rounds out (--benchmark-save without --benchmark-save-data).

@@ -567,12 +567,16 @@ def machine_section(run: Run) -> str:
             f"- Suite revision: {revision}",
             "- Subject: " + ", ".join(f"{k} {v}" for k, v in subject.items()),
             f"- Machine: {cpu.get('brand_raw', machine.get('processor') or '?')}, {machine.get('cpu_count', '?')} cores, "
-            f"{machine.get('system', '?')} {machine.get('release', '')} {machine.get('machine', '')}"
-            + (f"; float32 matrix product at {gigaflops(run.matmul.rate)} GFLOP/s" if run.matmul else ""),
+            + (f"{machine['memory_gib']} GiB, " if "memory_gib" in machine else "")
+            + f"{machine.get('system', '?')} {machine.get('release', '')} {machine.get('machine', '')}"
+            + (f"; float32 matrix product at {gigaflops(run.matmul.rate)} GFLOP/s" if run.matmul else "")
+            + (f"; OpenVINO's default CPU precision {machine['openvino_default_precision']}" if "openvino_default_precision" in machine else ""),
             f"- GPUs visible: {', '.join(machine.get('gpus') or []) or 'none'}",
             f"- Ran on: {devices}; GPU matmuls kept in float32 by {info.get('float32', '?')}",
             f"- Processes: {processes}",
-            f"- Load average (1, 5, 15 min) at the end of the run: {info.get('load_average_at_end', '?')}",
+            "- Load average (1, 5, 15 min), other work on the machine included: "
+            + (f"{info['load_average_at_start']} at the start of the run, " if "load_average_at_start" in info else "")
+            + f"{info.get('load_average_at_end', '?')} at its end",
             f"- Spread between processes: {process_spread(run)}",
         ]
     )
@@ -721,7 +725,7 @@ def plot_floor(run: Run, destination: Path) -> None:
     handles, labels = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=min(6, 3 * len(axes[0])), fontsize=7)
     figure.suptitle(f"Achieved rate on {device} against the float32 matrix product (dotted)\nthe gap is the distance from the arithmetic floor", fontsize=10)
-    save(figure, destination, bottom=0.2)
+    save(figure, destination, bottom=0.12)
 
 
 def save(figure, destination: Path, bottom: float = 0.0) -> None:

@@ -42,7 +42,7 @@ FLAGS_BY_NAME = {str(flags): flags for flags in FLAGS}
 # process did not keep. The spread between the processes' medians is the figure's spread.
 PROCESSES = 3
 WARMUP_CALLS = 2  # the first call traces (predict, compiled), compiles (XLA) or allocates (LiteRT)
-SECONDS_PER_PROCESS = 0.06  # a full run of 3 processes within 12 minutes on that machine, exports included
+SECONDS_PER_PROCESS = 0.1  # 3 processes: 9.4 minutes at 0.06 s on the machine of BENCHMARKS.md, about 10.5 at 0.1
 MIN_ROUNDS_PER_PROCESS = 3  # 9 pooled rounds at least: a median and its spread in each process
 MAX_ROUNDS_PER_PROCESS = 300
 MATMUL_SIZE = 2048  # the machine's float32 rate: an n x n by n x n product with numpy, in each process

@@ -1,15 +1,16 @@
 """Summarise a predict-latency run from the JSON pytest-benchmark wrote: ratios measured side by
-side in the run, every figure with its spread (IQR), and a plot.
+side in the run, the arithmetic floor, every figure with its spread between processes, and plots.
 
-    python -m benchmarks.report RESULTS.json                   # RESULTS.md and RESULTS.png beside it
+    python -m benchmarks.report RESULTS.json                   # RESULTS.md and the plots beside it
     python -m benchmarks.report RESULTS.json --markdown BENCHMARKS.md --plot docs/latency.png
+    python -m benchmarks.report SECOND.json --previous FIRST.json --markdown BENCHMARKS.md
     python -m benchmarks.report --markdown BENCHMARKS.md       # no run yet: what will be measured
     python -m benchmarks.report --stability FIRST.json SECOND.json
 
 The summary is ratios rather than absolute figures: both terms of a ratio come from the same run,
 measured close together on the same machine, so a ratio holds better than a figure while other
 work slows the machine down. Only the JSON is read (no Keras import), so regenerating is quick.
-The run's own conftest uses `pooled_over_passes` to write that JSON.
+The run's own conftest uses `pooled_over_processes` to write that JSON, and the benchmarks `flops`.
 """
 
 import argparse
@@ -21,19 +22,68 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from pytest_benchmark.stats import Stats
 
+KERAS_PATHS = ("predict", "predict_on_batch", "call", "compiled", "compiled_xla")  # the others are deployment routes
 COMPILED = "compiled"  # the path every other path is compared with
+PREDICT = "predict"  # the path the deployment routes are also compared with
 PLAIN = "default"  # neither return_sequences nor return_state
 SIMPLE_RNN = "SimpleRNN"
 CPU = "CPU"
 KEY = ("layer", "flags", "batch", "timesteps", "device", "path")  # what identifies a benchmark
+MATMUL_GROUP = "float32 matmul"  # the pytest-benchmark group of the machine's matrix-product rate
+
+# The stability rule (`stability`): two back-to-back runs agree when this share of their medians lie
+# within the larger of their two spreads between processes, and this share of their ratios (each
+# path over compiled, each route over compiled and over predict) within RATIO_TOLERANCE.
+AGREEING_PERCENT = 95
+RATIO_TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """A layer's floating-point operations per timestep and batch row, for f features and u units."""
+
+    formula: str
+    counted: str
+    per_step: Callable[[int, int], int]
+
+
+# From the layers' equations with Keras' defaults (biases; tanh and sigmoid; GRU's reset_after=True).
+# A multiply-add counts 2; an addition, a product and an activation 1 each.
+ARITHMETIC = {
+    "SimpleRNN": Arithmetic(
+        "2fu + 2u² + 3u",
+        "x·W and h·U (2fu + 2u²); adding them and the bias (2u); tanh (u)",
+        lambda f, u: 2 * f * u + 2 * u * u + 3 * u,
+    ),
+    "GRU": Arithmetic(
+        "6fu + 6u² + 17u",
+        "x·W and h·U for the three gates (6fu + 6u²); the input and recurrent biases (6u); z and r, "
+        "an addition and a sigmoid each (4u); the candidate, r times its recurrent part, an addition "
+        "and tanh (3u); h = z·h' + (1 - z)·candidate (4u)",
+        lambda f, u: 6 * f * u + 6 * u * u + 17 * u,
+    ),
+    "LSTM": Arithmetic(
+        "8fu + 8u² + 17u",
+        "x·W and h·U for the four gates (8fu + 8u²); adding them and the bias (8u); three sigmoids "
+        "and a tanh (4u); c = f·c' + i·g (3u); h = o·tanh(c) (2u)",
+        lambda f, u: 8 * f * u + 8 * u * u + 17 * u,
+    ),
+}
+
+
+def flops(layer: str, batch: int, timesteps: int, features: int, units: int) -> int | None:
+    """The floating-point operations one call needs (ARITHMETIC), or None for a layer without a formula."""
+    found = ARITHMETIC.get(layer)
+    return None if found is None else batch * timesteps * found.per_step(features, units)
 
 
 @dataclass(frozen=True)
 class Figure:
-    """One benchmark's result: seconds per call, median and quartiles."""
+    """One benchmark's result: seconds per call, median and quartiles over every round of the run."""
 
     layer: str
     flags: str
@@ -44,16 +94,38 @@ class Figure:
     median: float
     q1: float
     q3: float
-    pass_medians: tuple[float, ...] = ()  # the median of each pass the figure pools
+    process_medians: tuple[float, ...] = ()  # the median of each process the figure pools
+    flops: int | None = None  # the floating-point operations of one call
 
     @property
     def iqr(self) -> float:
         return self.q3 - self.q1
 
+    @property
+    def spread(self) -> float:
+        """The spread of the median: its processes' largest median less their smallest (0 for one process)."""
+        return max(self.process_medians) - min(self.process_medians) if self.process_medians else 0.0
+
     def key(self, **changed) -> tuple:
         """(layer, flags, batch, timesteps, device, path), with some of them replaced."""
         fields = {f: getattr(self, f) for f in KEY}
         return tuple({**fields, **changed}[f] for f in KEY)
+
+
+@dataclass(frozen=True)
+class Matmul:
+    """The machine's float32 matrix product: seconds per call, and the operations it does."""
+
+    median: float
+    process_medians: tuple[float, ...]
+    flops: int
+    rounds: int
+    code: str
+
+    @property
+    def rate(self) -> float:
+        """Floating-point operations per second."""
+        return self.flops / self.median
 
 
 @dataclass
@@ -64,6 +136,7 @@ class Run:
     commit: dict
     info: dict
     finished: str
+    matmul: Matmul | None = None
 
     def __post_init__(self):
         self.index = {f.key(): f for f in self.figures}
@@ -83,12 +156,17 @@ def load(path: Path) -> Run:
     """The run in a JSON file pytest-benchmark wrote; anything else stops with one line naming the file."""
     data = read_json(Path(path))
     try:
-        figures = []
+        figures, matmul = [], None
         for bench in data["benchmarks"]:
-            params, stats = bench["params"], bench["stats"]
-            passes = tuple(bench["extra_info"].get("pass_medians", ()))
-            figures.append(Figure(*(params[field] for field in KEY), stats["median"], stats["q1"], stats["q3"], passes))
-        run = Run(Path(path), figures, data["machine_info"], data.get("commit_info", {}), data.get("run", {}), data["datetime"])
+            stats, extra = bench["stats"], bench["extra_info"]
+            processes = tuple(extra.get("process_medians", ()))
+            if bench["group"] == MATMUL_GROUP:
+                matmul = Matmul(stats["median"], processes, extra["flops"], stats["rounds"], extra["code"])
+                continue
+            params = bench["params"]
+            key = (params[field] for field in KEY)
+            figures.append(Figure(*key, stats["median"], stats["q1"], stats["q3"], processes, extra.get("flops")))
+        run = Run(Path(path), figures, data["machine_info"], data.get("commit_info", {}), data.get("run", {}), data["datetime"], matmul)
     except (KeyError, TypeError, AttributeError) as error:
         found = f"no field {error}" if isinstance(error, KeyError) else "fields not shaped as pytest-benchmark's"
         raise SystemExit(f"{path}: not a run of this suite's benchmarks ({found}); expected {EXPECTED}") from None
@@ -118,31 +196,26 @@ def read_json(path: Path):
         raise SystemExit(f"{path}: not a benchmark run: not JSON ({error}); expected {EXPECTED}") from None
 
 
-def pooled_over_passes(entries: list[dict], rounds: dict[str, list[float]]) -> list[dict]:
-    """One entry per benchmark from pytest-benchmark's entries of its passes (tests named
-    BENCHMARK-passN), with statistics over the rounds of all passes (pytest-benchmark's own Stats)
-    and each pass's median in extra_info["pass_medians"]. `rounds`: each test's timed rounds, by
-    its full name."""
-    passes = defaultdict(list)
-    for entry in entries:
-        passes[entry["param"].removesuffix(f"-pass{entry['params']['pass_number']}")].append(entry)
+def pooled_over_processes(processes: list[list[dict]]) -> list[dict]:
+    """One entry per benchmark from the pytest-benchmark entries of each process (their rounds in
+    stats["data"]): statistics over the rounds of all processes (pytest-benchmark's own Stats), and
+    each process's median in extra_info["process_medians"], in process order."""
+    by_benchmark = defaultdict(list)
+    for entries in processes:
+        for entry in entries:
+            by_benchmark[entry["fullname"]].append(entry)
     pooled = []
-    for name, entries_of_benchmark in passes.items():
+    for entries in by_benchmark.values():
         stats = Stats()
-        for entry in entries_of_benchmark:
-            for duration in rounds[entry["fullname"]]:
+        for entry in entries:
+            for duration in entry["stats"]["data"]:
                 stats.update(duration)
-        first = entries_of_benchmark[0]
-        data = {"data": stats.data} if "data" in first["stats"] else {}
+        first = entries[0]
         pooled.append(
             {
                 **first,
-                "name": first["name"].replace(first["param"], name),
-                "fullname": first["fullname"].replace(first["param"], name),
-                "param": name,
-                "params": {k: v for k, v in first["params"].items() if k != "pass_number"},
-                "extra_info": {**first["extra_info"], "pass_medians": [e["stats"]["median"] for e in entries_of_benchmark]},
-                "stats": {**stats.as_dict(), **data, "iterations": first["stats"]["iterations"]},
+                "extra_info": {**first["extra_info"], "process_medians": [e["stats"]["median"] for e in entries]},
+                "stats": {**stats.as_dict(), "data": stats.data, "iterations": first["stats"]["iterations"]},
             }
         )
     return pooled
@@ -190,21 +263,48 @@ def size(batch: int, timesteps: int) -> str:
     return f"b{batch} t{timesteps}"
 
 
-def overhead_section(run: Run, device: str) -> str:
-    figures = run.on(device)
-    found = ratios_over(run, figures, "path", COMPILED)
-    if not found:
-        return f"No {COMPILED} path on {device} in this run: no overhead factors."
-    sizes = list(dict.fromkeys((f.batch, f.timesteps) for f in figures))
-    header = ["path", *(size(*s) for s in sizes), "all sizes"]
+def is_route(path: str) -> bool:
+    return path not in KERAS_PATHS
+
+
+def by_size_rows(run: Run, figures: list[Figure], baseline: str, label: Callable[[str], list[str]]) -> list[list[str]]:
+    """A row per path: its ratios over `baseline` by size (geometric mean), and over all sizes (with the range)."""
+    found = ratios_over(run, figures, "path", baseline)
+    sizes = list(dict.fromkeys((f.batch, f.timesteps) for f in run.on(figures[0].device))) if figures else []
     rows = []
     for path in run.values("path", found):
         mine = {f: r for f, r in found.items() if f.path == path}
         cells = [summarised([r for f, r in mine.items() if (f.batch, f.timesteps) == s], with_range=False) for s in sizes]
-        rows.append([path, *cells, summarised(list(mine.values()))])
+        rows.append([*label(path), *cells, summarised(list(mine.values()))])
+    return rows
+
+
+def size_header(run: Run, device: str) -> list[str]:
+    return [*(size(*s) for s in dict.fromkeys((f.batch, f.timesteps) for f in run.on(device))), "all sizes"]
+
+
+def overhead_section(run: Run, device: str) -> str:
+    rows = by_size_rows(run, [f for f in run.on(device) if not is_route(f.path)], COMPILED, lambda path: [path])
+    if not rows:
+        return f"No {COMPILED} path on {device} in this run: no overhead factors."
     return (
         f"Median latency of each path over the {COMPILED} path's, same layer, flags and size, on {device}; "
-        "geometric mean over layers and flags (all sizes: with the range).\n\n" + table(header, rows)
+        "geometric mean over layers and flags (all sizes: with the range).\n\n" + table(["path", *size_header(run, device)], rows)
+    )
+
+
+def routes_section(run: Run, device: str) -> str:
+    routes = [f for f in run.on(device) if is_route(f.path)]
+    rows = []
+    for baseline in (COMPILED, PREDICT):
+        rows += by_size_rows(run, routes, baseline, lambda path: [path, baseline])
+    if not rows:
+        return f"No deployment route and no {COMPILED} or {PREDICT} path to compare it with on {device} in this run."
+    rows.sort(key=lambda row: run.values("path").index(row[0]))  # each route's two rows together
+    return (
+        f"Median latency of each route over Keras' {COMPILED} path and over `Model.{PREDICT}`, same layer, flags "
+        f"and size, on {device}; geometric mean over layers and flags (all sizes: with the range).\n\n"
+        + table(["route", "over", *size_header(run, device)], rows)
     )
 
 
@@ -273,6 +373,81 @@ def gpu_section(run: Run) -> str:
     return "\n\n".join(parts)
 
 
+def gigaflops(rate: float) -> str:
+    return number(rate / 1e9)
+
+
+def arithmetic_lines(run: Run) -> list[str]:
+    """Each layer's operations per timestep and batch row: the formula, its value at the run's sizes, what it counts."""
+    lines = []
+    for layer in run.values("layer"):
+        arithmetic = ARITHMETIC.get(layer)
+        counted = [f for f in run.figures if f.layer == layer and f.flops]
+        if arithmetic is None or not counted:
+            lines.append(f"- {layer}: no formula here, so no floor.")
+            continue
+        here = counted[0].flops // (counted[0].batch * counted[0].timesteps)
+        lines.append(f"- {layer}: {arithmetic.formula} = {here} per timestep and batch row: {arithmetic.counted}.")
+    return lines
+
+
+def floor_section(run: Run, device: str) -> str:
+    matmul = run.matmul
+    figures = [f for f in run.on(device) if f.flops]
+    if matmul is None or not figures:
+        return "No float32 matrix product or no operation counts in this run: no floor."
+    spread = max(matmul.process_medians) - min(matmul.process_medians) if matmul.process_medians else 0.0
+    head = [
+        "One call needs batch x timesteps x the operations of one timestep and batch row, for f features and u units:",
+        "",
+        *arithmetic_lines(run),
+        "",
+        "A multiply-add counts 2 operations; an addition, a product and an activation (tanh, sigmoid) 1 each. "
+        "Not counted: copying the inputs and outputs, gathering the outputs, and whatever else a path does besides the equations.",
+        "",
+        f"The machine's float32 rate, measured in this run: `{matmul.code}`, {matmul.flops:.3g} operations in "
+        f"{milliseconds(matmul.median)} ms (median of {matmul.rounds} rounds in {len(matmul.process_medians)} process{'es' * (len(matmul.process_medians) != 1)}, "
+        f"spread between processes {milliseconds(spread)} ms): {gigaflops(matmul.rate)} GFLOP/s. "
+        "The floor of a call is its operations at that rate.",
+    ]
+    sizes = list(dict.fromkeys((f.batch, f.timesteps) for f in figures))
+    paths = run.values("path", figures)
+    rates = []
+    for path in paths:
+        cells = []
+        for batch, timesteps in sizes:
+            mine = [f.flops / f.median for f in figures if (f.path, f.batch, f.timesteps) == (path, batch, timesteps)]
+            cells.append(gigaflops(geometric_mean(mine)) if mine else "-")
+        rates.append([path, *cells])
+    best_rows = []
+    for layer in run.values("layer", figures):
+        for batch, timesteps in sizes:
+            mine = [f for f in figures if (f.layer, f.batch, f.timesteps) == (layer, batch, timesteps)]
+            if not mine:
+                continue
+            by_path = {p: geometric_mean([f.median for f in mine if f.path == p]) for p in run.values("path", mine)}
+            best = min(by_path, key=by_path.get)
+            floor = mine[0].flops / matmul.rate
+            best_rows.append(
+                [f"{layer}, {size(batch, timesteps)}", f"{mine[0].flops:,}", number(floor * 1e6), best, milliseconds(by_path[best]), f"{number(by_path[best] / floor)}x"]
+            )
+    return "\n".join(
+        [
+            *head,
+            "",
+            f"Achieved rate by path and size, GFLOP/s (a call's operations over its median; geometric mean over layers "
+            f"and flags), beside the float32 matrix product's {gigaflops(matmul.rate)} GFLOP/s:",
+            "",
+            table(["path", *(size(*s) for s in sizes)], rates),
+            "",
+            "The best path of each layer and size (lowest median; geometric mean over the flag sets) and how many "
+            "times slower than the floor it is:",
+            "",
+            table(["layer, size", "operations per call", "floor (µs)", "best path", "its median (ms)", "times the floor"], best_rows),
+        ]
+    )
+
+
 def summary(run: Run) -> str:
     """The ratios, as Markdown: printed at the end of a run and part of the written report."""
     sections = []
@@ -280,6 +455,10 @@ def summary(run: Run) -> str:
         sections += [
             f"### Overhead on {device}: each path over the compiled path",
             overhead_section(run, device),
+            f"### Deployment routes on {device}: each route over compiled and over predict",
+            routes_section(run, device),
+            f"### The arithmetic floor on {device}",
+            floor_section(run, device),
             f"### Flags on {device}: return_sequences / return_state over the plain layer",
             by_path_section(
                 run, device, "flags", PLAIN, "Median over the plain layer's (no flags), same layer, size and path", False
@@ -313,7 +492,7 @@ def figures_section(run: Run) -> str:
                         cells = []
                         for path in paths:
                             f = run.index.get((layer, flags, batch, timesteps, device, path))
-                            cells.append(f"{milliseconds(f.median)} ({milliseconds(f.iqr)})" if f else "skipped")
+                            cells.append(f"{milliseconds(f.median)} ({milliseconds(f.spread)})" if f else "skipped")
                         rows.append([flags, str(batch), str(timesteps), *cells])
             parts.append(f"#### {layer} on {device}\n\n" + table(["flags", "batch", "steps", *paths], rows))
     return "\n\n".join(parts)
@@ -323,31 +502,45 @@ def description(timing: dict | None) -> str:
     """What is measured and how; the timing budget as the run recorded it."""
     if timing:
         how = (
-            f"the grid runs {timing['passes']} times over, one pass after the other; in each pass a path is "
-            f"called first, {timing['warmup_calls']} times in the first pass (the first call traces or compiles) "
-            f"and {timing['warmup_calls_later']} in the others, then timed for "
-            f"about {timing['seconds_per_pass']} s, at least {timing['min_rounds_per_pass']} and at most "
-            f"{timing['max_rounds_per_pass']} calls. A figure pools the rounds of all passes, so its spread "
-            "covers the whole run, not one moment of it"
+            f"a run is {timing['processes']} passes over the grid, each in a process of its own, one after the other. "
+            f"In each, a path is called {timing['warmup_calls']} times (the first call traces, compiles or allocates) "
+            f"and its outputs checked, then timed for about {timing['seconds_per_process']} s, at least "
+            f"{timing['min_rounds_per_process']} and at most {timing['max_rounds_per_process']} calls. A figure pools "
+            "the rounds of all processes; its spread is its processes' largest median less their smallest, since a "
+            "process sets a level of its own that its rounds cannot show"
         )
     else:
         how = "each path is called first (the first call traces or compiles), then timed (benchmarks/runs.py)"
     return f"""\
-What a Keras recurrent layer costs per prediction, and where the time goes: the same layer and
-weights timed along five paths, from a numpy batch to numpy outputs.
+What a Keras recurrent layer costs per prediction, where the time goes, and how far it is from the
+arithmetic it needs: the same layer and weights timed along Keras' paths and the routes people
+deploy to, from a numpy batch to numpy outputs.
 
 - Layers: SimpleRNN, GRU, LSTM with 5 units on 3 features (the notes' sizes), seeded uniform
   weights and N(0, 1) inputs (the spec's `keras_rnn_spec/observe.py`); the four `return_sequences` /
   `return_state` combinations; batch 1, 32, 256; 10 and 100 timesteps.
-- Paths: `predict` (`Model.predict(x, batch_size=len(x))`, the notes' path), `predict_on_batch`,
-  `call` (the layer called eagerly), `compiled` (the layer inside `tf.function`; `jax.jit` on JAX)
-  and `compiled_xla` (`tf.function(jit_compile=True)`, TensorFlow only). A path a backend lacks is
-  skipped with its reason.
+- Paths inside Keras: `predict` (`Model.predict(x, batch_size=len(x))`, the notes' path),
+  `predict_on_batch`, `call` (the layer called eagerly), `compiled` (the layer inside `tf.function`;
+  `jax.jit` on JAX) and `compiled_xla` (`tf.function(jit_compile=True)`, TensorFlow only).
+- Deployment routes (chapter 22's exports, `benchmarks/routes.py`): `saved_model` (`model.export`,
+  then `tf.saved_model.load(...).serve(x)`), `onnxruntime` (`format='onnx'`, then
+  `InferenceSession.run`), `openvino` (`format='openvino'`, compiled for the CPU with
+  `INFERENCE_PRECISION_HINT` f32), `openvino_default` (the same IR at OpenVINO's default
+  configuration, where its default precision is not f32) and `litert` (`format='litert'`, then the
+  ai-edge-litert `Interpreter`: set the input, invoke, read the outputs). Each exports the model the
+  Keras paths run, once per layer, flags and length (its Input fixes the length and leaves the batch
+  unknown), before anything is timed. OpenVINO and LiteRT take that layer with `unroll=True` and the
+  same weights: on TensorFlow they refuse its loop (chapter 22's known differences), unrolled they
+  convert. OpenVINO compiles the IR with its batch left dynamic; the LiteRT interpreter is resized to
+  each batch before that batch is timed. The routes run on the CPU.
+- A path a backend, model or device cannot take is skipped with its reason (listed below).
 - Devices: CPU, and the first visible GPU with TF32 off, cuDNN kernels required for GRU and LSTM
   (`use_cudnn=True`, Keras 3 on TensorFlow), and its outputs checked against the CPU's.
 - Timing: {how}.
-- Figures are medians with the interquartile range (IQR). Every timed path's outputs are checked
-  against the spec's float64 reference.
+- Every timed path's outputs are checked against the spec's float64 reference first: within float32
+  rounding, and OpenVINO at a default precision below f32 within one step's rounding at that
+  precision ((features + units + 1) epsilons: 0.07 at bf16). A route's outputs are read whatever
+  their order (chapter 22 checks the order).
 """
 
 
@@ -362,6 +555,11 @@ def machine_section(run: Run) -> str:
     asked = ["CPU", "GPU"] if info.get("device_option", "all") == "all" else [info["device_option"].upper()]
     devices += "".join(f"; {d} not run (none visible)" for d in asked if d not in ran)
     revision = commit.get("id", "unknown")[:12] + (" (with uncommitted changes)" if commit.get("dirty") else "")
+    later = info.get("later_processes", [])
+    failed = [p for p in later if p["exit_code"] != 0]
+    processes = f"{info.get('processes_pooled', '?')} of {info.get('processes', '?')} pooled" + (
+        "; " + ", ".join(f"process {p['number']} exited with {p['exit_code']}" for p in failed) if failed else ""
+    )
     return "\n".join(
         [
             f"- Results: `{run.source.name}`, finished {run.finished} after {info.get('seconds', '?')} s",
@@ -369,28 +567,51 @@ def machine_section(run: Run) -> str:
             f"- Suite revision: {revision}",
             "- Subject: " + ", ".join(f"{k} {v}" for k, v in subject.items()),
             f"- Machine: {cpu.get('brand_raw', machine.get('processor') or '?')}, {machine.get('cpu_count', '?')} cores, "
-            f"{machine.get('system', '?')} {machine.get('release', '')} {machine.get('machine', '')}",
+            + (f"{machine['memory_gib']} GiB, " if "memory_gib" in machine else "")
+            + f"{machine.get('system', '?')} {machine.get('release', '')} {machine.get('machine', '')}"
+            + (f"; float32 matrix product at {gigaflops(run.matmul.rate)} GFLOP/s" if run.matmul else "")
+            + (f"; OpenVINO's default CPU precision {machine['openvino_default_precision']}" if "openvino_default_precision" in machine else ""),
             f"- GPUs visible: {', '.join(machine.get('gpus') or []) or 'none'}",
             f"- Ran on: {devices}; GPU matmuls kept in float32 by {info.get('float32', '?')}",
-            f"- Load average (1, 5, 15 min) at the end of the run: {info.get('load_average_at_end', '?')}",
-            f"- Drift between passes: {pass_drift(run)}",
+            f"- Processes: {processes}",
+            "- Load average (1, 5, 15 min), other work on the machine included: "
+            + (f"{info['load_average_at_start']} at the start of the run, " if "load_average_at_start" in info else "")
+            + f"{info.get('load_average_at_end', '?')} at its end",
+            f"- Spread between processes: {process_spread(run)}",
         ]
     )
 
 
-def pass_drift(run: Run) -> str:
-    """How far a benchmark's pass medians lie apart (largest over smallest), over the run's benchmarks."""
-    spreads = sorted(max(f.pass_medians) / min(f.pass_medians) - 1 for f in run.figures if len(f.pass_medians) > 1)
+def process_spread(run: Run) -> str:
+    """How far a benchmark's process medians lie apart (largest over smallest), over the run's benchmarks."""
+    spreads = sorted(max(f.process_medians) / min(f.process_medians) - 1 for f in run.figures if len(f.process_medians) > 1)
     if not spreads:
-        return "one pass only"
+        return "one process only: no spread"
     return (
-        f"a benchmark's largest pass median exceeded its smallest by {statistics.median(spreads):.0%} "
+        f"a benchmark's largest process median exceeded its smallest by {statistics.median(spreads):.0%} "
         f"(median over {len(spreads)} benchmarks), {spreads[int(0.9 * (len(spreads) - 1))]:.0%} "
         f"(90th percentile), at most {spreads[-1]:.0%}"
     )
 
 
-def markdown(run: Run | None, plot: Path | None, destination: Path) -> str:
+def skipped_section(run: Run) -> str:
+    skipped = run.info.get("skipped", {})
+    if not skipped:
+        return "Nothing was skipped in the run's first process."
+    lines = [f"- {count} benchmark{'s' * (count != 1)}: {reason}" for reason, count in sorted(skipped.items(), key=lambda item: -item[1])]
+    return "As the run's first process skipped them (the others skip alike):\n\n" + "\n".join(lines)
+
+
+def stability_section(previous: Run, run: Run) -> str:
+    agree, text = stability(previous, run)
+    command = f"python -m benchmarks.report --stability {os.path.relpath(previous.source)} {os.path.relpath(run.source)}"
+    return (
+        f"This run and `{previous.source.name}`, finished {previous.finished}, run just before it on the same machine: "
+        f"{'the rule holds' if agree else 'the rule does not hold'}.\n\n```\n$ {command}\n{text}\n```"
+    )
+
+
+def markdown(run: Run | None, plots: list[Path], destination: Path, previous: Run | None = None) -> str:
     command = "python -m benchmarks.report"
     head = (
         f"# Predict latency\n\n<!-- Generated by `{command}`: edit benchmarks/report.py, not this file. -->\n\n"
@@ -402,23 +623,29 @@ def markdown(run: Run | None, plot: Path | None, destination: Path) -> str:
             + "\n## Figures\n\nNot measured yet. On a quiet machine, run `pytest benchmarks/` and then\n"
             + f"`{command} benchmarks/results/NAME.json --markdown {destination.name}`.\n"
         )
-    picture = os.path.relpath(plot, destination.parent) if plot else None
+    pictures = [f"![{title}]({os.path.relpath(path, destination.parent)})" for title, path in zip(PLOT_TITLES, plots)]
     return "\n\n".join(
         [
             head.rstrip(),
             "## The run",
             machine_section(run),
             "## Latency by path and sequence length",
-            f"![latency by path and sequence length]({picture})" if picture else "No plot was written.",
+            pictures[0] if pictures else "No plot was written.",
             "## Ratios, measured side by side in the same run",
             summary(run),
-            "## Figures: median (IQR) in milliseconds per call",
+            "## Achieved rate against the float32 matrix product",
+            pictures[1] if len(pictures) > 1 else "No plot was written.",
+            "## Stability: two runs back to back",
+            stability_section(previous, run) if previous else "No earlier run was given (`--previous`): not checked here.",
+            "## Skipped",
+            skipped_section(run),
+            "## Figures: median (spread between processes) in milliseconds per call",
             figures_section(run),
             "## Reproduce and compare",
             "```\n"
-            "pytest benchmarks/   # the full run; --quick: the CI subset; --device cpu|gpu|all\n"
+            "pytest benchmarks/   # the full run; --quick: the CI subset; --device cpu|gpu|all; --processes N\n"
             f"{command} {os.path.relpath(run.source)} --markdown OUT.md   # this report again\n"
-            f"{command} --stability FIRST.json SECOND.json   # do two runs' medians agree within their IQRs?\n"
+            f"{command} --stability FIRST.json SECOND.json   # do two runs agree? (exits 1 when not)\n"
             "# pytest-benchmark's own comparison; without plugin autoload, which trips the strict pytest.ini:\n"
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 pytest-benchmark compare FIRST.json SECOND.json \\\n"
             "    --columns=median,iqr --group-by=group\n"
@@ -427,12 +654,12 @@ def markdown(run: Run | None, plot: Path | None, destination: Path) -> str:
     ) + "\n"
 
 
-def plot(run: Run, destination: Path) -> None:
-    """Median latency (log scale) by path, one bar per sequence length and device, IQR as whiskers;
-    one panel per layer and batch size, for the plain layer (no flags)."""
-    import matplotlib
+PLOT_TITLES = ("latency by path and sequence length", "achieved rate by path and size against the float32 matrix product")
 
-    matplotlib.use("Agg")
+
+def plot_latency(run: Run, destination: Path) -> None:
+    """Median latency (log scale) by path, one bar per sequence length and device, the spread between
+    processes as whiskers; one panel per layer and batch size, for the plain layer (no flags)."""
     from matplotlib import pyplot
 
     flags = PLAIN if PLAIN in run.values("flags") else run.values("flags")[0]
@@ -440,7 +667,7 @@ def plot(run: Run, destination: Path) -> None:
     layers, batches, paths = run.values("layer", shown), run.values("batch", shown), run.values("path", shown)
     series = list(dict.fromkeys((f.device, f.timesteps) for f in shown))
     figure, axes = pyplot.subplots(
-        len(layers), len(batches), figsize=(4.2 * len(batches), 3.2 * len(layers)), squeeze=False, sharey=True
+        len(layers), len(batches), figsize=(5.2 * len(batches), 3.4 * len(layers)), squeeze=False, sharey=True
     )
     width = 0.8 / len(series)
     for row, layer in enumerate(layers):
@@ -450,68 +677,149 @@ def plot(run: Run, destination: Path) -> None:
                 found = [run.index.get((layer, flags, batch, timesteps, device, path)) for path in paths]
                 places = [i + (place - (len(series) - 1) / 2) * width for i, f in enumerate(found) if f]
                 present = [f for f in found if f]
-                axis.bar(
-                    places,
-                    [f.median * 1e3 for f in present],
-                    width,
-                    yerr=[[(f.median - f.q1) * 1e3 for f in present], [(f.q3 - f.median) * 1e3 for f in present]],
-                    label=f"{device}, {timesteps} steps",
-                    capsize=2,
-                )
+                low = [(f.median - min(f.process_medians or (f.median,))) * 1e3 for f in present]
+                high = [(max(f.process_medians or (f.median,)) - f.median) * 1e3 for f in present]
+                axis.bar(places, [f.median * 1e3 for f in present], width, yerr=[low, high], label=f"{device}, {timesteps} steps", capsize=2)
             axis.set_yscale("log")
-            axis.set_xticks(range(len(paths)), [p.replace("_", "\n") for p in paths], fontsize=7)
+            axis.set_xticks(range(len(paths)), paths, fontsize=7, rotation=55, ha="right", rotation_mode="anchor")
             axis.set_title(f"{layer}, batch {batch}", fontsize=9)
             axis.grid(axis="y", which="major", alpha=0.3)
             if column == 0:
-                axis.set_ylabel("ms per call (median, IQR)")
+                axis.set_ylabel("ms per call (median, process spread)")
     axes[0][0].legend(fontsize=7)
     subject = run.machine.get("subject", {})
     figure.suptitle(
         f"Predict latency by path, {flags} flags\nkeras {subject.get('keras', '?')}, backend {subject.get('backend', '?')}",
         fontsize=10,
     )
-    figure.tight_layout()
+    save(figure, destination)
+
+
+def plot_floor(run: Run, destination: Path) -> None:
+    """Achieved GFLOP/s (log scale) by size, a line per path (geometric mean over flags), the float32
+    matrix product's rate as a dashed line; one panel per layer, on the first device."""
+    from matplotlib import pyplot
+
+    device = run.values("device")[0]
+    figures = [f for f in run.on(device) if f.flops]
+    layers = run.values("layer", figures)
+    figure, axes = pyplot.subplots(1, max(1, len(layers)), figsize=(5.2 * max(1, len(layers)), 5), squeeze=False, sharey=True)
+    sizes = list(dict.fromkeys((f.batch, f.timesteps) for f in figures))
+    for column, layer in enumerate(layers):
+        axis = axes[0][column]
+        for path in run.values("path", figures):
+            points = [
+                (i, geometric_mean(mine))
+                for i, s in enumerate(sizes)
+                if (mine := [f.flops / f.median / 1e9 for f in figures if (f.layer, f.path, f.batch, f.timesteps) == (layer, path, *s)])
+            ]
+            axis.plot([i for i, _ in points], [r for _, r in points], marker="o", markersize=3, label=path, linestyle="--" if is_route(path) else "-")
+        if run.matmul:
+            axis.axhline(run.matmul.rate / 1e9, color="black", linestyle=":", label="float32 matmul")
+        axis.set_yscale("log")
+        axis.set_xticks(range(len(sizes)), [size(*s) for s in sizes], fontsize=7)
+        axis.set_title(layer, fontsize=9)
+        axis.grid(axis="y", which="major", alpha=0.3)
+        if column == 0:
+            axis.set_ylabel("GFLOP/s achieved (log)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=min(6, 3 * len(axes[0])), fontsize=7)
+    figure.suptitle(f"Achieved rate on {device} against the float32 matrix product (dotted)\nthe gap is the distance from the arithmetic floor", fontsize=10)
+    save(figure, destination, bottom=0.12)
+
+
+def save(figure, destination: Path, bottom: float = 0.0) -> None:
+    """Save and close; `bottom`: the share of the height kept for a legend below the panels."""
+    from matplotlib import pyplot
+
+    figure.tight_layout(rect=(0, bottom, 1, 1))
     destination.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(destination, dpi=110)
     pyplot.close(figure)
 
 
-def write(results: Path, markdown_path: Path | None = None, plot_path: Path | None = None) -> list[Path]:
-    """Write the report and the plot for a results file (beside it unless told); returns the paths."""
+def write(results: Path, markdown_path: Path | None = None, plot_path: Path | None = None, previous: Path | None = None) -> list[Path]:
+    """Write the report and the plots for a results file (beside it unless told); returns the paths.
+    The second plot is named after the first, with "_floor"."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     run = load(results)
     markdown_path = markdown_path or results.with_suffix(".md")
     plot_path = plot_path or results.with_suffix(".png")
-    plot(run, plot_path)
-    markdown_path.write_text(markdown(run, plot_path, markdown_path))
-    return [markdown_path, plot_path]
+    floor_path = plot_path.with_name(plot_path.stem + "_floor" + plot_path.suffix)
+    plot_latency(run, plot_path)
+    plot_floor(run, floor_path)
+    markdown_path.write_text(markdown(run, [plot_path, floor_path], markdown_path, load(previous) if previous else None))
+    return [markdown_path, plot_path, floor_path]
 
 
-# Stability: do two runs of the same benchmarks agree?
+# Stability: do two back-to-back runs of the same benchmarks agree?
+
+
+def compared_ratios(run: Run) -> dict[tuple, float]:
+    """The ratios the rule compares, benchmark by benchmark: each Keras path over compiled (the
+    overhead table's), each deployment route over compiled and over predict."""
+    found = {}
+    keras_paths = [f for f in run.figures if not is_route(f.path)]
+    routes = [f for f in run.figures if is_route(f.path)]
+    for figures, baseline in ((keras_paths, COMPILED), (routes, COMPILED), (routes, PREDICT)):
+        for figure, ratio in ratios_over(run, figures, "path", baseline).items():
+            found[(figure.key(), baseline)] = ratio
+    return found
+
+
+def share(agreeing: int, total: int) -> str:
+    verdict = "holds" if total and 100 * agreeing >= AGREEING_PERCENT * total else "does not hold"
+    return f"{agreeing} of {total} ({agreeing / total if total else 0:.1%}); at least {AGREEING_PERCENT}% must: {verdict}"
 
 
 def stability(first: Run, second: Run) -> tuple[bool, str]:
-    """Two medians agree when they differ by no more than the larger of the two IQRs."""
+    """Two runs agree when at least AGREEING_PERCENT of their shared medians differ by no more than
+    the larger of the two spreads between processes, and at least AGREEING_PERCENT of their shared
+    ratios (`compared_ratios`) by no more than RATIO_TOLERANCE (the larger over the smaller)."""
     shared = [key for key in first.index if key in second.index]
-    disagree = []
+    medians_off = []
     for key in shared:
         a, b = first.index[key], second.index[key]
-        if abs(a.median - b.median) > max(a.iqr, b.iqr):
-            disagree.append((abs(a.median - b.median) / min(a.median, b.median), key, a, b))
-    lines = [f"{len(shared) - len(disagree)} of {len(shared)} medians agree within the larger IQR of the two runs."]
-    for relative, key, a, b in sorted(disagree, reverse=True):
+        if abs(a.median - b.median) > max(a.spread, b.spread):
+            medians_off.append((abs(a.median - b.median) / min(a.median, b.median), key, a, b))
+    ratios_a, ratios_b = compared_ratios(first), compared_ratios(second)
+    ratios_shared = [key for key in ratios_a if key in ratios_b]
+    ratios_off = []
+    for key in ratios_shared:
+        a, b = ratios_a[key], ratios_b[key]
+        if max(a, b) / min(a, b) > 1 + RATIO_TOLERANCE:
+            ratios_off.append((max(a, b) / min(a, b) - 1, key, a, b))
+    medians_hold = bool(shared) and 100 * (len(shared) - len(medians_off)) >= AGREEING_PERCENT * len(shared)
+    ratios_hold = bool(ratios_shared) and 100 * (len(ratios_shared) - len(ratios_off)) >= AGREEING_PERCENT * len(ratios_shared)
+    lines = [
+        f"Medians within the larger spread between processes of the two runs: {share(len(shared) - len(medians_off), len(shared))}.",
+        f"Ratios within {RATIO_TOLERANCE:.0%} (each path over {COMPILED}, each route over {COMPILED} and over {PREDICT}): "
+        f"{share(len(ratios_shared) - len(ratios_off), len(ratios_shared))}.",
+        f"The two runs {'agree' if medians_hold and ratios_hold else 'do not agree'}.",
+    ]
+    if medians_off:
+        lines.append("Medians further apart than both spreads, the furthest first:")
+    for relative, key, a, b in sorted(medians_off, reverse=True):
         lines.append(
-            f"  {'-'.join(str(k) for k in key)}: {milliseconds(a.median)} ms (IQR {milliseconds(a.iqr)}) "
-            f"vs {milliseconds(b.median)} ms (IQR {milliseconds(b.iqr)}), {relative:.0%} apart"
+            f"  {'-'.join(str(k) for k in key)}: {milliseconds(a.median)} ms (spread {milliseconds(a.spread)}) "
+            f"vs {milliseconds(b.median)} ms (spread {milliseconds(b.spread)}), {relative:.0%} apart"
         )
-    return bool(shared) and not disagree, "\n".join(lines)
+    if ratios_off:
+        lines.append(f"Ratios more than {RATIO_TOLERANCE:.0%} apart, the furthest first:")
+    for relative, (key, baseline), a, b in sorted(ratios_off, reverse=True):
+        lines.append(f"  {'-'.join(str(k) for k in key)} over {baseline}: {number(a)}x vs {number(b)}x, {relative:.0%} apart")
+    return medians_hold and ratios_hold, "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("results", nargs="?", type=Path, help="a JSON file written by `pytest benchmarks/`")
     parser.add_argument("--markdown", type=Path, help="where to write the report (default: beside the results, .md)")
-    parser.add_argument("--plot", type=Path, help="where to write the plot (default: beside the results, .png)")
-    parser.add_argument("--stability", nargs=2, type=Path, metavar=("FIRST", "SECOND"), help="compare two runs' medians")
+    parser.add_argument("--plot", type=Path, help="where to write the latency plot (default: beside the results, .png); the floor's beside it")
+    parser.add_argument("--previous", type=Path, help="a run made just before this one: the report records whether the two agree (--stability)")
+    parser.add_argument("--stability", nargs=2, type=Path, metavar=("FIRST", "SECOND"), help="do two back-to-back runs agree? exits 1 when not")
     args = parser.parse_args(argv)
     if args.stability:
         agree, text = stability(load(args.stability[0]), load(args.stability[1]))
@@ -520,10 +828,10 @@ def main(argv=None) -> int:
     if args.results is None:
         if args.markdown is None:
             parser.error("give a results file, or --markdown for the report without results")
-        args.markdown.write_text(markdown(None, None, args.markdown))
+        args.markdown.write_text(markdown(None, [], args.markdown))
         print(f"written: {args.markdown}")
         return 0
-    written = write(args.results, args.markdown, args.plot)
+    written = write(args.results, args.markdown, args.plot, args.previous)
     print(summary(load(args.results)))
     print("written: " + ", ".join(str(p) for p in written))
     return 0

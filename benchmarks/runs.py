@@ -4,12 +4,14 @@ Every path is timed from the same numpy batch to numpy outputs, so the paths do 
 a GPU run includes its copies to and from the device (and waits for the result). The layers are
 the spec's (catalogue, seeded weights, N(0, 1) data), at the notes' sizes: 3 features, 5 units.
 
-The paths:
+The paths inside Keras:
     predict           Model.predict(x, batch_size=len(x)): the notes' path, one batch
     predict_on_batch  Model.predict_on_batch(x)
     call              layer(x), eagerly
     compiled          the layer inside a compiled function: tf.function on TensorFlow, jax.jit on JAX
     compiled_xla      tf.function(jit_compile=True): XLA, on TensorFlow only (jax.jit is XLA already)
+and the deployment routes out of it (benchmarks/routes.py): saved_model, onnxruntime, openvino,
+openvino_default, litert.
 """
 
 import functools
@@ -20,30 +22,31 @@ from typing import Callable
 
 import numpy as np
 
+from benchmarks.report import KERAS_PATHS
 from keras_rnn_spec import subject
 from keras_rnn_spec.catalogue import FLAGS, LAYERS, Flags, RecurrentLayer
 from keras_rnn_spec.observe import NOTES_DIMS, Case, Dims, inputs_for, set_seeded_weights
 from keras_rnn_spec.subject import as_list, backend_name, keras
 from keras_rnn_spec.verify import reference_tolerance
 
-PATHS = ("predict", "predict_on_batch", "call", "compiled", "compiled_xla")
 DEVICES = ("CPU", "GPU")
 LAYERS_BY_NAME = {str(layer): layer for layer in LAYERS}
 FLAGS_BY_NAME = {str(flags): flags for flags in FLAGS}
 
 # How each benchmark is timed (the test module times; the results file records these).
-# Each benchmark is timed in PASSES passes over the whole grid, and its figures come from the
-# rounds of all passes pooled (report.pooled_over_passes, called by the conftest). Rounds timed back
-# to back share the machine's state of that moment, so their spread understates how far a median
-# moves between runs: on the shared 2-core machine of BENCHMARKS.md, two single-pass runs four
-# minutes apart disagreed beyond the larger IQR on 57 of 360 medians, by up to 50%, while rounds
-# within a pass varied by a few percent.
-PASSES = 5
-WARMUP_CALLS = 2  # in the first pass: the first call traces (predict, compiled) or compiles (XLA)
-WARMUP_CALLS_LATER = 1  # in later passes: one steady call, which also times a call
-SECONDS_PER_PASS = 0.15  # 5 passes of 360 benchmarks on CPU within the 10-minute budget, builds included
-MIN_ROUNDS_PER_PASS = 2  # 10 pooled rounds at least: enough for a median and an interquartile range
-MAX_ROUNDS_PER_PASS = 400
+# A run is PROCESSES passes over the grid, each in a process of its own, one after the other, and a
+# figure pools the rounds of every process (report.pooled_over_processes, called by the conftest).
+# Separate processes, because a process sets a level of its own: on the 2-core machine of
+# BENCHMARKS.md six processes timing one eager LSTM call gave medians from 27.4 to 28.1 ms, each
+# with an IQR of 0.13 to 0.38 ms, so passes inside one process showed a spread that the next run's
+# process did not keep. The spread between the processes' medians is the figure's spread.
+PROCESSES = 3
+WARMUP_CALLS = 2  # the first call traces (predict, compiled), compiles (XLA) or allocates (LiteRT)
+SECONDS_PER_PROCESS = 0.1  # 3 processes: 9.4 minutes at 0.06 s on the machine of BENCHMARKS.md, about 10.5 at 0.1
+MIN_ROUNDS_PER_PROCESS = 3  # 9 pooled rounds at least: a median and its spread in each process
+MAX_ROUNDS_PER_PROCESS = 300
+MATMUL_SIZE = 2048  # the machine's float32 rate: an n x n by n x n product with numpy, in each process
+MATMUL_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -244,7 +247,7 @@ class Prepared:
             return layer, "layer(x)"
         if path in ("compiled", "compiled_xla"):
             return compiled(layer, xla=path == "compiled_xla")
-        raise ValueError(f"unknown path {path!r}; the paths are {PATHS}")
+        raise ValueError(f"unknown path {path!r}; the paths inside Keras are {KERAS_PATHS}")
 
 
 @functools.cache

@@ -239,7 +239,7 @@ class Route:
     ordered: bool = True
 
 
-def _quietly(function, *args, **kwargs):
+def quietly(function, *args, **kwargs):
     """Exporters and runtimes print progress to stdout and the log, and warn about their own internals
     (tf2onnx: numpy's np.object FutureWarning), which pytest.ini would turn into errors: none of it is
     about the claims, so it is silenced while they run."""
@@ -254,9 +254,9 @@ def _quietly(function, *args, **kwargs):
 
 
 def load(route: "Route", path: Path) -> Loaded:
-    """The artifact at `path` loaded along `route`, its runs silenced as `_quietly` says."""
-    loaded = _quietly(route.load, path)
-    return Loaded(loaded.inputs, lambda arrays: _quietly(loaded.run, arrays))
+    """The artifact at `path` loaded along `route`, its runs silenced as `quietly` says."""
+    loaded = quietly(route.load, path)
+    return Loaded(loaded.inputs, lambda arrays: quietly(loaded.run, arrays))
 
 
 # The line of an exporter's message that says what went wrong: MLIR converters prefix it with the
@@ -295,7 +295,7 @@ def _keras_export(format_: str, suffix: str):
         path = directory / f"model{suffix}"
         options = {"format": format_} if KERAS_MAJOR >= 3 else {}
         try:
-            _quietly(model.export, str(path), verbose=False, **options) if KERAS_MAJOR >= 3 else _quietly(model.export, str(path))
+            quietly(model.export, str(path), verbose=False, **options) if KERAS_MAJOR >= 3 else quietly(model.export, str(path))
         except ImportError as error:  # the exporter's own package (tf2onnx, jax2onnx, openvino, litert-torch)
             raise RouteUnavailable(f"model.export(format={format_!r}) needs a package not installed here: {error}") from None
         return path
@@ -315,14 +315,14 @@ def _tensorflow_converter(convert):
 def _tflite_convert(model, directory: Path) -> Path:
     tf = _needs("tensorflow", "TFLiteConverter")
     path = directory / "model.tflite"
-    path.write_bytes(_quietly(tf.lite.TFLiteConverter.from_keras_model(model).convert))
+    path.write_bytes(quietly(tf.lite.TFLiteConverter.from_keras_model(model).convert))
     return path
 
 
 def _tf2onnx_convert(model, directory: Path) -> Path:
     tf2onnx = _needs("tf2onnx", "tf2onnx")
     path = directory / "model.onnx"
-    _quietly(tf2onnx.convert.from_keras, model, output_path=str(path))
+    quietly(tf2onnx.convert.from_keras, model, output_path=str(path))
     return path
 
 
@@ -406,19 +406,23 @@ def _interpreter(path: Path):
 def _load_litert_details(path: Path) -> Loaded:
     interpreter = _interpreter(path)
     interpreter.allocate_tensors()
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()  # resizing keeps the indices
+    allocated = [tuple(i["shape"]) for i in inputs]
 
     def run(arrays):
-        inputs = interpreter.get_input_details()  # their shapes now: an earlier call may have resized them
-        if any(tuple(i["shape"]) != a.shape for i, a in zip(inputs, arrays)):
+        # Resized only when the shapes change: reading the details on every call would cost as much as
+        # a small model's invoke (the benchmarks time this function).
+        if [a.shape for a in arrays] != allocated:
             for detail, array in zip(inputs, arrays):
                 interpreter.resize_tensor_input(detail["index"], array.shape)
             interpreter.allocate_tensors()
+            allocated[:] = [a.shape for a in arrays]
         for detail, array in zip(inputs, arrays):
             interpreter.set_tensor(detail["index"], array)
         interpreter.invoke()
-        return [((d["name"],), interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()]
+        return [((d["name"],), interpreter.get_tensor(d["index"])) for d in outputs]
 
-    return Loaded([i["name"] for i in interpreter.get_input_details()], run)
+    return Loaded([i["name"] for i in inputs], run)
 
 
 def _load_litert_signature(path: Path) -> Loaded:
@@ -720,6 +724,15 @@ def holds(array: np.ndarray, candidates: list[np.ndarray]) -> list[int]:
         if np.shape(array) == np.shape(candidate)
         and float(np.max(np.abs(np.asarray(array, np.float64) - candidate), initial=0.0)) <= IDENTITY_TOLERANCE
     ]
+
+
+def closest(returned: list[tuple[tuple[str, ...], np.ndarray]], wanted: np.ndarray) -> np.ndarray:
+    """The runtime output nearest to `wanted` among those of its shape (NaN where none has it): how a
+    check about the numbers reads a runtime's outputs, whatever their order and names."""
+    same_shape = [array for _, array in returned if np.shape(array) == np.shape(wanted)]
+    if not same_shape:
+        return np.full(np.shape(wanted), np.nan)
+    return min(same_shape, key=lambda array: float(np.max(np.abs(array - wanted), initial=0.0)))
 
 
 def keras_names(model, count: int) -> list[tuple[str, ...]]:

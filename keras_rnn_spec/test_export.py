@@ -25,6 +25,7 @@ from keras_rnn_spec.exporting import (
     OTHER_SIZES,
     Exports,
     answers_to,
+    closest,
     expected,
     export_cases,
     fed,
@@ -197,14 +198,6 @@ def test_the_kth_listed_output_is_the_kth_keras_output(case, exports, verify):
             what=f"output {k} as the runtime lists it",
             details=f"holds {' or '.join(held[k])}, not {name}; the runtime lists {', '.join(listing(returned))}",
         )
-
-
-def closest(returned, wanted: np.ndarray) -> np.ndarray:
-    """The runtime output nearest to `wanted` among those of its shape (claim 4 is about numbers, not order)."""
-    same_shape = [array for _, array in returned if np.shape(array) == np.shape(wanted)]
-    if not same_shape:
-        return np.full(np.shape(wanted), np.nan)
-    return min(same_shape, key=lambda array: float(np.max(np.abs(array - wanted), initial=0.0)))
 
 
 @everything

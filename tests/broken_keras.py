@@ -17,6 +17,7 @@ import sys
 import pytest
 
 from keras_rnn_spec.subject import keras
+from rewritten_returns import ReturnedTensorsRewritten
 
 ops, tree = keras.ops, keras.tree
 StackedRNNCells = keras.layers.StackedRNNCells
@@ -66,26 +67,18 @@ class BareOneStateStackedRNNCells(StackedRNNCells):
         return [states[0] if len(states) == 1 else states for states in super().get_initial_state(batch_size)]
 
 
-class SwappedStatesConvLSTM2D(keras.layers.ConvLSTM2D):
+class SwappedStatesConvLSTM2D(ReturnedTensorsRewritten, keras.layers.ConvLSTM2D):
     """With return_state=True, returns [output, c, h]."""
 
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        returned = super().call(sequences, initial_state=initial_state, mask=mask, training=training)
-        if not self.return_state:
-            return returned
-        output, h, c = returned
-        return [output, c, h]
+    def rewrite(self, output, states):
+        return output, states[::-1]
 
 
-class HForCConvLSTM2D(keras.layers.ConvLSTM2D):
+class HForCConvLSTM2D(ReturnedTensorsRewritten, keras.layers.ConvLSTM2D):
     """With return_state=True, returns h where c belongs: [output, h, h]."""
 
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        returned = super().call(sequences, initial_state=initial_state, mask=mask, training=training)
-        if not self.return_state:
-            return returned
-        output, h, _ = returned
-        return [output, h, h]
+    def rewrite(self, output, states):
+        return output, states[:1] * 2
 
 
 class ReversedWithSequencesConvLSTM1D(keras.layers.ConvLSTM1D):
@@ -172,10 +165,15 @@ def pytest_addoption(parser):
     )
 
 
+def replaced(broken: type) -> type:
+    """The Keras class a broken class stands in for: its last base (a mixin may come before it)."""
+    return broken.__bases__[-1]
+
+
 def plant(broken: type) -> None:
     """Put `broken` where the chapters look the class up (keras.layers, or keras for the models), and
     where Keras does itself."""
-    original = broken.__bases__[0]
+    original = replaced(broken)
     setattr(keras.layers if hasattr(keras.layers, original.__name__) else keras, original.__name__, broken)
     if original is StackedRNNCells:
         RNN_MODULE.StackedRNNCells = broken
@@ -185,8 +183,8 @@ def pytest_load_initial_conftests(early_config):
     """Plant the faults before anything imports the chapters or keras_rnn_spec.catalogue, which binds
     keras.layers.LSTM and SimpleRNN as it is imported (the spec's plugin does, configuring the run)."""
     names = early_config.known_args_namespace.keras_fault
-    replaced = [BROKEN[name].__bases__[0].__name__ for name in names]
-    twice = sorted({name for name in replaced if replaced.count(name) > 1})
+    classes = [replaced(BROKEN[name]).__name__ for name in names]
+    twice = sorted({name for name in classes if classes.count(name) > 1})
     if twice:
         raise pytest.UsageError(f"--keras-fault: one fault per class in a run; {', '.join(twice)} was given more")
     for name in names:

@@ -19,28 +19,10 @@ import numpy as np
 from keras_rnn_spec import reference
 from keras_rnn_spec.catalogue import RecurrentLayer
 from keras_rnn_spec.subject import KERAS_MAJOR, keras
+from rewritten_returns import ReturnedTensorsRewritten, output_and_states
 
 serializable = keras.saving.register_keras_serializable(package="broken_layers")
 cast = keras.ops.cast if KERAS_MAJOR >= 3 else keras.backend.cast
-
-
-def output_and_states(returned) -> tuple:
-    """What a layer's call returned, as (output, [states])."""
-    if isinstance(returned, (list, tuple)):
-        return returned[0], list(returned[1:])
-    return returned, []
-
-
-class ReturnedTensorsRewritten:
-    """Mixin: the layer computes as its Keras class does, then `rewrite` changes what it returns."""
-
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        returned = super().call(sequences, initial_state=initial_state, mask=mask, training=training)
-        output, states = self.rewrite(*output_and_states(returned))
-        return [output, *states] if self.return_state else output
-
-    def rewrite(self, output, states):
-        raise NotImplementedError
 
 
 # Returned structure and order.

@@ -620,6 +620,12 @@ class KerasFault(Fault):
         return Path(module).name == self.chapter and any(text in name for text in self.read_by)
 
 
+def one_claim_fault(family: str, breaks: str, run: int, claim: str) -> KerasFault:
+    """A Keras fault whose run selects one claim function ('module::function'), the one it fails."""
+    chapter, _, function = claim.partition("::")
+    return KerasFault(family, breaks, claims(claim), run, chapter, read_by=(function,), only=function)
+
+
 CELLS = "test_cells.py::test_"
 CONVLSTM = "test_convlstm.py::test_"
 IMPLEMENTATIONS = "test_implementations.py::test_"
@@ -727,34 +733,25 @@ KERAS_FAULTS = {
     # inputs of their Input's shape, and have no reset method or Sequential to read.
     # Unchecked, the input of 7 features reaches the LSTM built for 3: TensorFlow's matmul refuses it,
     # an InvalidArgumentError naming neither shape.
-    "UncheckedInputModel": KerasFault(
-        family="keras.Model",
-        breaks="skips the check of an input against the model's Input",
-        fails=claims("test_bad_input.py::test_a_model_refuses_another_feature_size_naming_both_shapes"),
+    "UncheckedInputModel": one_claim_fault(
+        "keras.Model",
+        "skips the check of an input against the model's Input",
         run=1,
-        chapter="test_bad_input.py",
-        read_by=("test_a_model_refuses_another_feature_size_naming_both_shapes",),
-        only="test_a_model_refuses_another_feature_size_naming_both_shapes",
+        claim="test_bad_input.py::test_a_model_refuses_another_feature_size_naming_both_shapes",
     ),
     # Keras 3's Model has no reset method; this one has reset_state().
-    "ResetStateModel": KerasFault(
-        family="keras.Model",
-        breaks="has a reset_state() method that resets the stateful layers",
-        fails=claims("test_stateful.py::test_only_a_keras_2_model_resets_its_layers"),
+    "ResetStateModel": one_claim_fault(
+        "keras.Model",
+        "has a reset_state() method that resets the stateful layers",
         run=2,
-        chapter="test_stateful.py",
-        read_by=("test_only_a_keras_2_model_resets_its_layers",),
-        only="test_only_a_keras_2_model_resets_its_layers",
+        claim="test_stateful.py::test_only_a_keras_2_model_resets_its_layers",
     ),
     # One tensor fewer than the functional model returns, for every layer and state flags.
-    "LastStateDroppedSequential": KerasFault(
-        family="keras.Sequential",
-        breaks="returns its last layer's list without the last tensor",
-        fails=claims("test_models.py::test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list_or_is_refused"),
+    "LastStateDroppedSequential": one_claim_fault(
+        "keras.Sequential",
+        "returns its last layer's list without the last tensor",
         run=1,
-        chapter="test_models.py",
-        read_by=("test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list_or_is_refused",),
-        only="test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list_or_is_refused",
+        claim="test_models.py::test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list_or_is_refused",
     ),
     # No other claim passes implementation to SimpleRNN.
     "ImplementationIgnoredSimpleRNN": KerasFault(
@@ -832,7 +829,7 @@ def copy_suite(pytester) -> None:
         shutil.copy(ROOT / name, pytester.path)
     for folder in ("keras_rnn_spec", "examples"):
         shutil.copytree(ROOT / folder, pytester.path / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("broken_layers.py", "broken_keras.py", "broken_routes.py", "no_shrinking.py"):
+    for name in ("rewritten_returns.py", "broken_layers.py", "broken_keras.py", "broken_routes.py", "no_shrinking.py"):
         shutil.copy(HERE / name, pytester.path)
 
 

@@ -34,15 +34,17 @@ def is_case(value) -> bool:
 
 def case_of(item):
     """The case a test checks: its parameter that is a case, else the one its `reproduced_by` function
-    makes from its parameters, else None (a test that is not a claim)."""
+    makes from its parameters, else None (a test that is not a claim, or a skipped placeholder)."""
     params = item.callspec.params if hasattr(item, "callspec") else {}
     found = next((value for value in params.values() if is_case(value)), None)
     marker = item.get_closest_marker(MARKER)
     if found is not None or marker is None:
         return found
     make_case = marker.args[0]
-    wanted = inspect.signature(make_case).parameters
-    return make_case(**{name: value for name, value in params.items() if name in wanted})
+    wanted = {name: value for name, value in params.items() if name in inspect.signature(make_case).parameters}
+    if any(value is None for value in wanted.values()):
+        return None  # parameters.or_skipped's placeholder: no layer under test has this claim's case
+    return make_case(**wanted)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import pytest
 PACKAGE = "keras_rnn_spec"
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_REPORT = "reports/spec.md"
+BACKENDS = ("tensorflow", "jax", "torch")  # the Keras 3 backends the spec is run on (README)
 LAYERS_FORM = (
     "--rnn-spec-layers (or SPEC_LAYERS) must be package.module:ATTRIBUTE, naming a "
     "keras_rnn_spec.catalogue.RecurrentLayer or a list of them, importable from the directory pytest "
@@ -128,6 +129,32 @@ def report_path(config) -> str:
     return config.option.spec_report or config.getini("spec_report") or ""
 
 
+def subject_problem() -> str:
+    """What is wrong with the subject the environment asks for, in one line naming the variable and
+    the fix, or "" once the subject's Keras imports (keras_rnn_spec/subject.py imports it)."""
+    if os.environ.get("TF_USE_LEGACY_KERAS") == "1" and importlib.util.find_spec("tf_keras") is None:
+        return (
+            "TF_USE_LEGACY_KERAS=1 asks for Keras 2 from the tf-keras package, which is not installed: "
+            "pip install tf-keras (the release of your TensorFlow), or unset TF_USE_LEGACY_KERAS for Keras 3"
+        )
+    backend = os.environ.get("KERAS_BACKEND")
+    try:
+        from keras_rnn_spec import subject  # noqa: F401  (imports Keras, which imports its backend)
+    except ModuleNotFoundError as error:
+        if backend and error.name not in ("keras", "tf_keras"):  # the backend's framework is missing
+            return (
+                f"KERAS_BACKEND={backend}: Keras cannot import its backend ({error}): pip install {error.name}, "
+                f"or set KERAS_BACKEND to an installed one of {', '.join(BACKENDS)}"
+            )
+        return f"the subject cannot be imported ({error}): install Keras and a backend (a clone: pip install -r requirements.txt)"
+    except ValueError as error:
+        if not backend:
+            raise
+        # Keras 3's "Unable to import backend : NAME"
+        return f"KERAS_BACKEND={backend} is not a backend Keras has ({error}): set one of {', '.join(BACKENDS)}"
+    return ""
+
+
 @pytest.hookimpl(tryfirst=True)  # before any plugin opens a file (pytest-reportlog's results)
 def pytest_configure(config):
     config.addinivalue_line("markers", "export: chapter 22, after export (-m \"not export\" leaves it out)")
@@ -146,8 +173,16 @@ def pytest_configure(config):
     # Keras is imported only for a run of the spec, under pytest's capture: TensorFlow's C++ start-up
     # log (CUDA probing, oneDNN notices) would otherwise bury the report header.
     with captured(config):
+        problem = subject_problem()
+        if problem:
+            raise pytest.UsageError(problem)
         from keras_rnn_spec import catalogue
 
+    from keras_rnn_spec.hypothesis_profiles import profile_problem
+
+    problem = profile_problem()
+    if problem:
+        raise pytest.UsageError(problem)
     target = layers_target(config)
     problem = catalogue.select(target)
     if problem:

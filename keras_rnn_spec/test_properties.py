@@ -3,17 +3,18 @@
 Hypothesis draws batch, timesteps (from 1), features and units, and whether the model's Input
 knows the timestep dimension; the structural claims of chapter 2 must hold for every draw. The
 claims carry their own Hypothesis settings (a run of the spec leaves the user's profile alone): by
-default the same examples on every run; SPEC_HYPOTHESIS_PROFILE=explore searches many more.
+default the same examples on every run; SPEC_HYPOTHESIS_PROFILE=explore searches many more
+(keras_rnn_spec/hypothesis_profiles.py).
 """
 
-import os
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from keras_rnn_spec import hypothesis_profiles
 from keras_rnn_spec.cases import reproduced_by
 from keras_rnn_spec.catalogue import FLAGS, LAYERS, SEQUENCES, SEQUENCES_STATE
 from keras_rnn_spec.observe import PATHS, Case, Dims, build, run
@@ -27,17 +28,7 @@ dims = st.builds(
     features=st.integers(1, 4),
     units=st.integers(1, 6),
 )
-# Health checks suppressed because the verify fixture is shared by all examples of a test: it keeps
-# no state between them but the records it appends.
-SHARED_FIXTURE_CHECKS = [HealthCheck.function_scoped_fixture]
-SETTINGS = {
-    # The same examples on every run, so CI is deterministic and a red run can be re-run.
-    "spec": dict(derandomize=True, max_examples=8, database=None, suppress_health_check=[HealthCheck.too_slow, *SHARED_FIXTURE_CHECKS]),
-    # A random search with many more examples, for hunting new failures locally.
-    "explore": dict(max_examples=200, suppress_health_check=SHARED_FIXTURE_CHECKS),
-}
-# deadline None: a first call traces a graph, seconds, not a performance fault.
-spec_settings = settings(deadline=None, print_blob=True, **SETTINGS[os.environ.get("SPEC_HYPOTHESIS_PROFILE", "spec")])
+spec_settings = hypothesis_profiles.spec_settings()
 
 
 class Example(Case):

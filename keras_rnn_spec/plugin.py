@@ -24,6 +24,10 @@ import pytest
 PACKAGE = "keras_rnn_spec"
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_REPORT = "reports/spec.md"
+# The short summary of a run of the spec: a line, with its reason, for every failure, error, skip and
+# unexpected pass; the expected failures (known differences) are counted in their own end-of-run
+# section instead, one line each, and -ra lists them one by one. pytest's default is "fE".
+PYTEST_REPORT_CHARS, SUMMARY_CHARS = "fE", "fEsX"
 BACKENDS = ("tensorflow", "jax", "torch")  # the Keras 3 backends the spec is run on (README)
 LAYERS_FORM = (
     "--rnn-spec-layers (or SPEC_LAYERS) must be package.module:ATTRIBUTE, naming a "
@@ -166,6 +170,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "reproduced_by(make_case): the function that makes a claim's case from its parameters")
     if not selects_the_spec(config):
         return
+    if config.option.reportchars == PYTEST_REPORT_CHARS:  # the user chose no -r: read as a clone's pytest.ini
+        config.option.reportchars = SUMMARY_CHARS
     # The user's layer module is imported from the directory pytest runs in, as `python -m pytest` would.
     invocation_dir = str(config.invocation_params.dir)
     if invocation_dir not in sys.path:

@@ -42,6 +42,27 @@ def _parse_with_the_collector_paused(*args, **kwargs):
 
 ast.parse = _parse_with_the_collector_paused
 
+# Warnings that the subject's own internals raise while a claim runs, not about the claims, so that an
+# installed run reads like a clone's (whose pytest.ini ignores the same). On the spec's tests only: a
+# user's own tests keep their warning filters. Keras 3 on TensorFlow, for instance, converts tensors
+# with np.array(x), which numpy 2 warns about (keras/src/backend/tensorflow/core.py).
+SUBJECT_INTERNAL_WARNINGS = (
+    "ignore::DeprecationWarning:tensorflow.*",
+    "ignore::DeprecationWarning:keras.*",
+    "ignore::DeprecationWarning:tf_keras.*",
+    "ignore::FutureWarning:tensorflow.*",
+    # Keras 2 seeds initialisers with random.randint on a float, which Python 3.10+ deprecates.
+    "ignore:non-integer arguments to randrange:DeprecationWarning",
+)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if PACKAGE_DIR in item.path.parents:
+            for rule in SUBJECT_INTERNAL_WARNINGS:
+                item.add_marker(pytest.mark.filterwarnings(rule))
+
+
 def pytest_report_header(config):
     found = subject.versions()
     return [

@@ -69,16 +69,35 @@ def spec_run(python: Path, project: Path, *args: str) -> subprocess.CompletedPro
     return run([*command, "--rnn-spec-layers=coupled_lstm:LAYERS", *args], project)
 
 
-def test_the_installed_plugin_runs_the_spec_on_a_users_layer_from_outside_the_repository(installed, tmp_path):
+@pytest.fixture(scope="module")
+def users_run(installed, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The user's folder and the run of the installed spec on its layer, chapter 22 left out."""
+    project = project_with(tmp_path_factory.mktemp("user"))
+    return project, spec_run(installed, project, *NOT_EXPORT)
+
+
+def test_the_installed_plugin_runs_the_spec_on_a_users_layer_from_outside_the_repository(users_run):
     """`pytest --pyargs keras_rnn_spec --rnn-spec-layers=coupled_lstm:LAYERS` in a folder holding only the
     layer's module runs every chapter on it, and writes no report."""
-    project = project_with(tmp_path)
-    done = spec_run(installed, project, *NOT_EXPORT)
+    project, done = users_run
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     assert "layers: CoupledLSTM (SPEC_LAYERS=coupled_lstm:LAYERS)" in done.stdout
     summary = done.stdout.strip().splitlines()[-1]
     assert " passed" in summary and int(summary.split(" passed")[0].split()[-1]) > 200, summary
     assert not list(project.glob("reports")) and not list(project.rglob("*.md")) and not list(project.rglob("*.jsonl"))
+
+
+def test_an_installed_run_reads_like_a_clones(users_run):
+    """An installed run, with no pytest configuration of the user's, prints each skip with its reason,
+    each known difference once with its count and no expected failure one by one, and no warning
+    that the subject's internals raise."""
+    _, done = users_run
+    counted = re.search(r"(\d+) skipped", done.stdout.strip().splitlines()[-1])
+    reasons = re.findall(r"^SKIPPED \[(\d+)\] .*: \S.*$", done.stdout, re.MULTILINE)
+    assert counted and sum(map(int, reasons)) == int(counted[1]), done.stdout[-3000:]
+    assert [line for line in done.stdout.splitlines() if line.startswith("applied to 1 test: ")], done.stdout[-3000:]
+    assert not re.search(r"^XFAIL ", done.stdout, re.MULTILINE)
+    assert "warnings summary" not in done.stdout, done.stdout[-3000:]
 
 
 def test_a_users_differences_file_is_merged_with_the_packaged_table(installed, tmp_path):

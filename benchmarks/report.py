@@ -3,6 +3,7 @@ side in the run, the arithmetic floor, every figure with its spread between proc
 
     python -m benchmarks.report RESULTS.json                   # RESULTS.md and the plots beside it
     python -m benchmarks.report RESULTS.json --markdown BENCHMARKS.md --plot docs/latency.png
+    python -m benchmarks.report RESULTS.json --plot docs/latency.png  # the plots alone
     python -m benchmarks.report SECOND.json --previous FIRST.json --markdown BENCHMARKS.md
     python -m benchmarks.report --markdown BENCHMARKS.md       # no run yet: what will be measured
     python -m benchmarks.report --stability FIRST.json SECOND.json
@@ -740,10 +741,11 @@ def save(figure, destination: Path, bottom: float = 0.0) -> None:
     pyplot.close(figure)
 
 
-def outputs(results: Path, markdown_path: Path | None = None, plot_path: Path | None = None) -> tuple[Path, Path, Path]:
+def outputs(results: Path, markdown_path: Path | None = None, plot_path: Path | None = None) -> tuple[Path | None, Path, Path]:
     """Where the report and the two plots of a results file go: beside it unless told, the second plot
-    named after the first with "_floor"."""
-    markdown_path = markdown_path or results.with_suffix(".md")
+    named after the first with "_floor"; no report when only the plot's place is given."""
+    if markdown_path is None and plot_path is None:
+        markdown_path = results.with_suffix(".md")
     plot_path = plot_path or results.with_suffix(".png")
     return markdown_path, plot_path, plot_path.with_name(plot_path.stem + "_floor" + plot_path.suffix)
 
@@ -757,6 +759,8 @@ def write(results: Path, markdown_path: Path | None = None, plot_path: Path | No
     markdown_path, plot_path, floor_path = outputs(results, markdown_path, plot_path)
     plot_latency(run, plot_path)
     plot_floor(run, floor_path)
+    if markdown_path is None:
+        return [plot_path, floor_path]
     write_markdown(markdown_path, markdown(run, [plot_path, floor_path], markdown_path, load(previous) if previous else None))
     return [markdown_path, plot_path, floor_path]
 
@@ -841,7 +845,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("results", nargs="?", type=Path, help="a JSON file written by `pytest benchmarks/`")
     parser.add_argument("--markdown", type=Path, help="where to write the report (default: beside the results, .md)")
-    parser.add_argument("--plot", type=Path, help="where to write the latency plot (default: beside the results, .png); the floor's beside it")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        help="where to write the latency plot (default: beside the results, .png); the floor's beside it; "
+        "without --markdown, only the plots are written",
+    )
     parser.add_argument("--previous", type=Path, help="a run made just before this one: the report records whether the two agree (--stability)")
     parser.add_argument("--stability", nargs=2, type=Path, metavar=("FIRST", "SECOND"), help="do two back-to-back runs agree? exits 1 when not")
     args = parser.parse_args(argv)
@@ -859,7 +868,7 @@ def main(argv=None) -> int:
         return 0
     markdown_path, plot_path, floor_path = outputs(args.results, args.markdown, args.plot)
     for option, given, path in (("--markdown", args.markdown, markdown_path), ("--plot", args.plot, plot_path), ("--plot", args.plot, floor_path)):
-        if line := refusal(option, given, path):
+        if path and (line := refusal(option, given, path)):
             raise SystemExit(line)
     written = write(args.results, args.markdown, args.plot, args.previous)
     print(summary(load(args.results)))

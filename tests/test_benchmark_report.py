@@ -1,7 +1,7 @@
 """Self-tests of the benchmark summary's arithmetic (benchmarks/report.py): processes pooled into one
 figure, the arithmetic floor, and the rule that says whether two runs agree. Every expected value is
-worked out by hand from the numbers given. Then where the report and plots are written: a place no
-file can be written is refused in one line."""
+worked out by hand from the numbers given. Then where the report and plots are written: only where
+asked, and a place no file can be written refused in one line."""
 
 import gzip
 import json
@@ -287,6 +287,20 @@ def test_a_results_folder_that_may_not_be_written_is_refused_when_the_report_goe
         "name a path in a folder you can write in"
     )
     assert bad_outputs.holds(tmp_path) == before
+
+
+def test_a_plot_alone_writes_the_plots_and_nothing_beside_the_results(tmp_path):
+    """Given --plot and no --markdown, the report writes the two plots there and no report (none beside the results to replace)."""
+    (tmp_path / "results").mkdir()
+    results = run_with(tmp_path / "results", "run.json")  # as benchmarks/results/ holds a committed run
+
+    report.main([str(results), "--plot", str(tmp_path / "plots" / "latency.png")])
+
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.*")) == [
+        "plots/latency.png",
+        "plots/latency_floor.png",
+        "results/run.json",
+    ]
 
 
 def test_the_report_goes_into_new_folders_and_links_the_plots_written(tmp_path):

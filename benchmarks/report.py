@@ -848,7 +848,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--plot",
         type=Path,
-        help="where to write the latency plot (default: beside the results, .png); the floor's beside it; "
+        help="where to write the latency plot, NAME.png (default: beside the results); the floor's beside it, NAME_floor.png; "
         "without --markdown, only the plots are written",
     )
     parser.add_argument("--previous", type=Path, help="a run made just before this one: the report records whether the two agree (--stability)")
@@ -870,6 +870,8 @@ def main(argv=None) -> int:
     for option, given, path in (("--markdown", args.markdown, markdown_path), ("--plot", args.plot, plot_path), ("--plot", args.plot, floor_path)):
         if path and (line := refusal(option, given, path)):
             raise SystemExit(line)
+    if plot_path.suffix.lower() != ".png":  # matplotlib writes NAME.png for a NAME without suffix; the report would link NAME
+        raise SystemExit(f"--plot {plot_path}: not a .png name, and the plots are PNG images: name it {plot_path.with_suffix('.png')}")
     written = write(args.results, args.markdown, args.plot, args.previous)
     print(summary(load(args.results)))
     print("written: " + ", ".join(str(p) for p in written))

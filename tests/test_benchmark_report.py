@@ -289,6 +289,20 @@ def test_a_results_folder_that_may_not_be_written_is_refused_when_the_report_goe
     assert bad_outputs.holds(tmp_path) == before
 
 
+@pytest.mark.parametrize("plot", ["latency", "latency.svg"])
+def test_a_plot_not_named_png_is_refused_in_one_line(tmp_path, plot):
+    """A --plot whose name does not end in .png (matplotlib would write NAME.png, the report link NAME) is refused with one line, and nothing is written."""
+    results = run_with(tmp_path, "run.json")
+
+    with pytest.raises(SystemExit) as refused:
+        report.main([str(results), "--plot", str(tmp_path / plot)])
+
+    assert str(refused.value.code) == (
+        f"--plot {tmp_path / plot}: not a .png name, and the plots are PNG images: name it {tmp_path / 'latency.png'}"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
 def test_a_plot_alone_writes_the_plots_and_nothing_beside_the_results(tmp_path):
     """Given --plot and no --markdown, the report writes the two plots there and no report (none beside the results to replace)."""
     (tmp_path / "results").mkdir()

@@ -3,6 +3,7 @@ side in the run, the arithmetic floor, every figure with its spread between proc
 
     python -m benchmarks.report RESULTS.json                   # RESULTS.md and the plots beside it
     python -m benchmarks.report RESULTS.json --markdown BENCHMARKS.md --plot docs/latency.png
+    python -m benchmarks.report RESULTS.json --plot docs/latency.png  # the plots alone
     python -m benchmarks.report SECOND.json --previous FIRST.json --markdown BENCHMARKS.md
     python -m benchmarks.report --markdown BENCHMARKS.md       # no run yet: what will be measured
     python -m benchmarks.report --stability FIRST.json SECOND.json
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Callable
 
 from pytest_benchmark.stats import Stats
+
+from tools.outputs import output_problem
 
 KERAS_PATHS = ("predict", "predict_on_batch", "call", "compiled", "compiled_xla")  # the others are deployment routes
 COMPILED = "compiled"  # the path every other path is compared with
@@ -738,20 +741,45 @@ def save(figure, destination: Path, bottom: float = 0.0) -> None:
     pyplot.close(figure)
 
 
+def outputs(results: Path, markdown_path: Path | None = None, plot_path: Path | None = None) -> tuple[Path | None, Path, Path]:
+    """Where the report and the two plots of a results file go: beside it unless told, the second plot
+    named after the first with "_floor"; no report when only the plot's place is given."""
+    if markdown_path is None and plot_path is None:
+        markdown_path = results.with_suffix(".md")
+    plot_path = plot_path or results.with_suffix(".png")
+    return markdown_path, plot_path, plot_path.with_name(plot_path.stem + "_floor" + plot_path.suffix)
+
+
 def write(results: Path, markdown_path: Path | None = None, plot_path: Path | None = None, previous: Path | None = None) -> list[Path]:
-    """Write the report and the plots for a results file (beside it unless told); returns the paths.
-    The second plot is named after the first, with "_floor"."""
+    """Write the report and the plots for a results file where `outputs` says; returns the paths."""
     import matplotlib
 
     matplotlib.use("Agg")
     run = load(results)
-    markdown_path = markdown_path or results.with_suffix(".md")
-    plot_path = plot_path or results.with_suffix(".png")
-    floor_path = plot_path.with_name(plot_path.stem + "_floor" + plot_path.suffix)
+    markdown_path, plot_path, floor_path = outputs(results, markdown_path, plot_path)
     plot_latency(run, plot_path)
     plot_floor(run, floor_path)
-    markdown_path.write_text(markdown(run, [plot_path, floor_path], markdown_path, load(previous) if previous else None))
+    if markdown_path is None:
+        return [plot_path, floor_path]
+    write_markdown(markdown_path, markdown(run, [plot_path, floor_path], markdown_path, load(previous) if previous else None))
     return [markdown_path, plot_path, floor_path]
+
+
+def write_markdown(path: Path, text: str) -> None:
+    """Write the report, making its missing folders, as `save` does for a plot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def refusal(option: str, given: Path | None, path: Path) -> str | None:
+    """The line refusing to write `path` for `option` (given, or None: its default) when no file can be
+    written there; None when one can."""
+    problem = output_problem(path)
+    if problem is None:
+        return None
+    if given is None:
+        return f"{path} (beside the results, without {option}): {problem}"
+    return f"{option} {given}: {problem}" if path == given else f"{option} {given}: the floor plot beside it, {path}: {problem}"
 
 
 # Stability: do two back-to-back runs of the same benchmarks agree?
@@ -817,7 +845,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("results", nargs="?", type=Path, help="a JSON file written by `pytest benchmarks/`")
     parser.add_argument("--markdown", type=Path, help="where to write the report (default: beside the results, .md)")
-    parser.add_argument("--plot", type=Path, help="where to write the latency plot (default: beside the results, .png); the floor's beside it")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        help="where to write the latency plot, NAME.png (default: beside the results); the floor's beside it, NAME_floor.png; "
+        "without --markdown, only the plots are written",
+    )
     parser.add_argument("--previous", type=Path, help="a run made just before this one: the report records whether the two agree (--stability)")
     parser.add_argument("--stability", nargs=2, type=Path, metavar=("FIRST", "SECOND"), help="do two back-to-back runs agree? exits 1 when not")
     args = parser.parse_args(argv)
@@ -828,9 +861,17 @@ def main(argv=None) -> int:
     if args.results is None:
         if args.markdown is None:
             parser.error("give a results file, or --markdown for the report without results")
-        args.markdown.write_text(markdown(None, [], args.markdown))
+        if line := refusal("--markdown", args.markdown, args.markdown):
+            raise SystemExit(line)
+        write_markdown(args.markdown, markdown(None, [], args.markdown))
         print(f"written: {args.markdown}")
         return 0
+    markdown_path, plot_path, floor_path = outputs(args.results, args.markdown, args.plot)
+    for option, given, path in (("--markdown", args.markdown, markdown_path), ("--plot", args.plot, plot_path), ("--plot", args.plot, floor_path)):
+        if path and (line := refusal(option, given, path)):
+            raise SystemExit(line)
+    if plot_path.suffix.lower() != ".png":  # matplotlib writes NAME.png for a NAME without suffix; the report would link NAME
+        raise SystemExit(f"--plot {plot_path}: not a .png name, and the plots are PNG images: name it {plot_path.with_suffix('.png')}")
     written = write(args.results, args.markdown, args.plot, args.previous)
     print(summary(load(args.results)))
     print("written: " + ", ".join(str(p) for p in written))

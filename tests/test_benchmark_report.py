@@ -1,14 +1,17 @@
 """Self-tests of the benchmark summary's arithmetic (benchmarks/report.py): processes pooled into one
 figure, the arithmetic floor, and the rule that says whether two runs agree. Every expected value is
-worked out by hand from the numbers given."""
+worked out by hand from the numbers given. Then where the report and plots are written: only where
+asked, and a place no file can be written refused in one line."""
 
 import gzip
 import json
+import re
 import statistics
 from pathlib import Path
 
 import pytest
 
+import bad_outputs
 from benchmarks import report
 
 
@@ -222,3 +225,105 @@ def test_an_export_that_aborts_its_process_is_refused_and_the_others_are_written
     assert outcomes == {name: [routes.REFUSED if name.startswith("aborts") else WRITTEN] for name in names}
     for name in ("aborts-1", "aborts-2"):
         assert (tmp_path / name / routes.REFUSED).read_text() == "the export process died without an exception (a native abort)"
+
+
+# Where the report and plots are written.
+
+ASKED = {
+    # what is asked: (with a run's JSON, the option, the file it names)
+    "--markdown": (True, "--markdown", "report.md"),
+    "--plot": (True, "--plot", "latency.png"),
+    "--markdown without a run": (False, "--markdown", "report.md"),
+}
+
+
+@pytest.mark.parametrize(("output", "made", "read_only", "problem"), bad_outputs.BAD_OUTPUTS)
+@pytest.mark.parametrize("asked", ASKED)
+def test_an_output_no_file_can_be_written_at_is_refused_in_one_line(tmp_path, asked, output, made, read_only, problem):
+    """A --markdown or --plot that is a directory, lies under a file or may not be written is refused with one line naming the option, and nothing is written."""
+    with_run, option, name = ASKED[asked]
+    results = [str(run_with(tmp_path, "run.json"))] if with_run else []
+    output = tmp_path / output.format(name=name)
+    before = bad_outputs.make(tmp_path, made, read_only, name)
+
+    with pytest.raises(SystemExit) as refused:
+        report.main([*results, option, str(output)])
+
+    message = str(refused.value.code)
+    assert message.startswith(f"{option} {output}: ") and problem in message and "\n" not in message
+    assert bad_outputs.holds(tmp_path) == before
+
+
+def test_the_floor_plots_place_is_checked_too(tmp_path):
+    """A --plot whose floor plot, named after it, cannot be written is refused with one line naming both, and nothing is written."""
+    results = run_with(tmp_path, "run.json")
+    (tmp_path / "latency_floor.png").mkdir()
+    before = bad_outputs.holds(tmp_path)
+
+    with pytest.raises(SystemExit) as refused:
+        report.main([str(results), "--plot", str(tmp_path / "latency.png")])
+
+    assert str(refused.value.code) == (
+        f"--plot {tmp_path / 'latency.png'}: the floor plot beside it, {tmp_path / 'latency_floor.png'}: "
+        "a directory, not a file: name the file to write (one in it, say)"
+    )
+    assert bad_outputs.holds(tmp_path) == before
+
+
+@bad_outputs.NOT_AS_ROOT
+def test_a_results_folder_that_may_not_be_written_is_refused_when_the_report_goes_beside_it(tmp_path):
+    """Without --markdown or --plot, a results folder that may not be written is refused with one line naming the place, and nothing is written."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    results = run_with(folder, "run.json")
+    folder.chmod(0o500)
+    before = bad_outputs.holds(tmp_path)
+
+    with pytest.raises(SystemExit) as refused:
+        report.main([str(results)])
+
+    assert str(refused.value.code) == (
+        f"{folder / 'run.md'} (beside the results, without --markdown): no permission to write in {folder}: "
+        "name a path in a folder you can write in"
+    )
+    assert bad_outputs.holds(tmp_path) == before
+
+
+@pytest.mark.parametrize("plot", ["latency", "latency.svg"])
+def test_a_plot_not_named_png_is_refused_in_one_line(tmp_path, plot):
+    """A --plot whose name does not end in .png (matplotlib would write NAME.png, the report link NAME) is refused with one line, and nothing is written."""
+    results = run_with(tmp_path, "run.json")
+
+    with pytest.raises(SystemExit) as refused:
+        report.main([str(results), "--plot", str(tmp_path / plot)])
+
+    assert str(refused.value.code) == (
+        f"--plot {tmp_path / plot}: not a .png name, and the plots are PNG images: name it {tmp_path / 'latency.png'}"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+def test_a_plot_alone_writes_the_plots_and_nothing_beside_the_results(tmp_path):
+    """Given --plot and no --markdown, the report writes the two plots there and no report (none beside the results to replace)."""
+    (tmp_path / "results").mkdir()
+    results = run_with(tmp_path / "results", "run.json")  # as benchmarks/results/ holds a committed run
+
+    report.main([str(results), "--plot", str(tmp_path / "plots" / "latency.png")])
+
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.*")) == [
+        "plots/latency.png",
+        "plots/latency_floor.png",
+        "results/run.json",
+    ]
+
+
+def test_the_report_goes_into_new_folders_and_links_the_plots_written(tmp_path):
+    """--markdown and --plot in folders that do not exist yet: they are made, and each image the report shows is a plot written."""
+    results = run_with(tmp_path, "run.json")
+    markdown, plots = tmp_path / "docs" / "new" / "report.md", tmp_path / "plots"
+
+    report.main([str(results), "--markdown", str(markdown), "--plot", str(plots / "latency.png")])
+
+    links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown.read_text())
+    assert [(markdown.parent / link).resolve() for link in links] == [(plots / name).resolve() for name in ("latency.png", "latency_floor.png")]
+    assert all((markdown.parent / link).is_file() for link in links)

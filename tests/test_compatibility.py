@@ -1,6 +1,6 @@
 """Self-tests of the compatibility matrix (tools/compatibility.py): the document a person reads,
-rendered by a real Markdown library; every bad input refused with one line; revisions merged only
-when they are one suite; `--check` failing when docs/compatibility.md has fallen behind.
+rendered by a real Markdown library; every bad input and --output refused with one line; revisions
+merged only when they are one suite; `--check` failing when docs/compatibility.md has fallen behind.
 
 The results files are written here, in pytest-reportlog's format (one JSON record per line, the
 "spec" user property keras_rnn_spec/report.py adds), rather than read from results/: each test states the
@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+import bad_outputs
 from keras_rnn_spec import report_render
 from tools import compatibility
 
@@ -264,6 +265,21 @@ def test_two_files_of_one_environment_are_refused_naming_both(tmp_path):
 
     assert str(refused.value.code) == f"{first} and {second}: both hold environment tf2.12: give one results file per environment"
     assert not output.exists()
+
+
+@pytest.mark.parametrize(("output", "made", "read_only", "problem"), bad_outputs.BAD_OUTPUTS)
+def test_an_output_no_file_can_be_written_at_is_refused_in_one_line(tmp_path, output, made, read_only, problem):
+    """An --output that is a directory, lies under a file or may not be written is refused with one line naming --output, and nothing is written."""
+    results = write_results(tmp_path / "tf2.21.jsonl", "tf2.21", ONE_CLAIM)
+    output = tmp_path / output.format(name="compatibility.md")
+    before = bad_outputs.make(tmp_path, made, read_only, "compatibility.md")
+
+    with pytest.raises(SystemExit) as refused:
+        compatibility.main([str(results), "--output", str(output)])
+
+    message = str(refused.value.code)
+    assert message.startswith(f"--output {output}: ") and problem in message and "\n" not in message
+    assert bad_outputs.holds(tmp_path) == before
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import NoReturn
 
 from keras_rnn_spec.report_render import cell, chapters_from_results, claim_sentence, prose, results_from_reports, table
 from keras_rnn_spec.revision import UNKNOWN, history_length, is_commit, suite_changes
+from tools.outputs import output_problem
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout whose git and keras_rnn_spec/ are read
 DOCUMENT = "docs/compatibility.md"
@@ -334,6 +335,10 @@ def main(argv=None) -> int:
         "differs from the merge of the results files, or the results' claims from the spec's",
     )
     arguments = parser.parse_args(argv)
+    # --check only reads --output
+    problem = None if arguments.output is None or arguments.check else output_problem(arguments.output)
+    if problem:
+        raise SystemExit(f"--output {arguments.output}: {problem}")
     if arguments.check:
         problems = check(arguments.results, arguments.output or ROOT / DOCUMENT, ROOT)
         print("\n".join(problems) or f"up to date: {len(arguments.results)} results files, the claims of keras_rnn_spec/")

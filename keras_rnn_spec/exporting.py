@@ -16,9 +16,11 @@ import importlib
 import io
 import logging
 import multiprocessing
+import os
 import re
 import subprocess
 import sys
+import unittest.mock
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -286,6 +288,18 @@ def _needs(module: str, why: str):
         raise RouteUnavailable(f"{why} needs the {module.split('.')[0]} package, not installed here ({error})") from None
 
 
+@contextlib.contextmanager
+def no_telemetry():
+    """OpenVINO sends usage data to Google Analytics (seen from its converter, and from a process that
+    imports it and asks its Core for a property) unless its user opted out (`opt_in_out --opt_out`, a
+    setting in the user's home) or the process runs in CI: the converter asks openvino_telemetry with
+    disable_in_ci=True (openvino/tools/ovc/telemetry_utils.py), which reads CI=true. The spec sends
+    nothing off the machine, so it imports, converts and runs OpenVINO with CI=true set, and only then:
+    pytest reads CI too (it prints the short summary in full under CI)."""
+    with unittest.mock.patch.dict(os.environ, {"CI": "true"}):
+        yield
+
+
 def _keras_export(format_: str, suffix: str):
     def export(model, directory: Path) -> Path:
         if KERAS_MAJOR < 3 and format_ != "tf_saved_model":
@@ -295,7 +309,8 @@ def _keras_export(format_: str, suffix: str):
         path = directory / f"model{suffix}"
         options = {"format": format_} if KERAS_MAJOR >= 3 else {}
         try:
-            quietly(model.export, str(path), verbose=False, **options) if KERAS_MAJOR >= 3 else quietly(model.export, str(path))
+            with no_telemetry():
+                quietly(model.export, str(path), verbose=False, **options) if KERAS_MAJOR >= 3 else quietly(model.export, str(path))
         except ImportError as error:  # the exporter's own package (tf2onnx, jax2onnx, openvino, litert-torch)
             raise RouteUnavailable(f"model.export(format={format_!r}) needs a package not installed here: {error}") from None
         return path
@@ -366,8 +381,9 @@ def _load_onnx(path: Path) -> Loaded:
 
 def load_openvino(path: Path, config: dict | None = None) -> Loaded:
     """The IR compiled for the CPU with `config` (default: OpenVINO's default configuration)."""
-    openvino = _needs("openvino", "running OpenVINO IR")
-    compiled = openvino.Core().compile_model(str(path), "CPU", config or {})
+    with no_telemetry():
+        openvino = _needs("openvino", "running OpenVINO IR")
+        compiled = openvino.Core().compile_model(str(path), "CPU", config or {})
     names = [port.get_any_name() for port in compiled.inputs]
     outputs = [tuple(sorted(port.get_names())) for port in compiled.outputs]
 
@@ -394,7 +410,8 @@ def openvino_precision() -> str:
 
     Read in a child process: importing OpenVINO calls os.fork(), which JAX, once started, warns
     against (a warning the spec's filters make an error, in whichever test runs next)."""
-    found = subprocess.run([sys.executable, "-c", OPENVINO_PRECISION], capture_output=True, text=True, check=True)
+    with no_telemetry():
+        found = subprocess.run([sys.executable, "-c", OPENVINO_PRECISION], capture_output=True, text=True, check=True)
     return found.stdout.strip()
 
 

@@ -154,3 +154,14 @@ def test_every_entry_of_the_table_matches_a_test_of_the_whole_suite():
     unmatched = [entry.id for entry in differences.load() if not any(map(entry.concerns, nodeids))]
     assert unmatched == [], f"entries of {differences.TABLE.name} that match no collected test"
     assert "STALE" not in collected
+
+
+def test_the_default_run_states_each_known_difference_once(default_run):
+    """The default run prints each known difference that applied once, with its count, and no
+    expected failure one by one (-ra would list them)."""
+    lines = default_run.terminal.splitlines()
+    applied = [line for line in lines if line.startswith("applied to ")]
+    expected_failures = sum(result.outcome == "xfailed" for result in default_run.results)
+    assert sum(int(line.split()[2]) for line in applied if "known difference" in line) >= expected_failures > 0
+    assert len(applied) == len(set(applied))
+    assert not [line for line in lines if line.startswith("XFAIL ")], [line for line in lines if line.startswith("XFAIL ")][:3]

@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from keras_rnn_spec.artifact_cache import ArtifactCache, artifact_key
 from keras_rnn_spec.catalogue import KERAS_OWN_LAYERS, LAYERS, SEQUENCES_STATE, STATE, Flags, RecurrentLayer
 from keras_rnn_spec.observe import Dims, inputs_for, preamble, seed_weights, seeding_code
 from keras_rnn_spec.semantics import directions_by_reference, merged, returned_by_reference
@@ -644,9 +645,11 @@ def export_here(case: ModelCase, export: str, target: Path) -> tuple[str, str, s
 
 @dataclass
 class Exports:
-    """The artifacts of a run, each written once per (model case, export) under `directory`."""
+    """The artifacts of a run, each written once per (model case, export) under `directory`, or taken
+    from `cache`, where an earlier run kept it (artifact_cache.py)."""
 
     directory: Path
+    cache: ArtifactCache = field(default_factory=lambda: ArtifactCache(None))
     built: dict = field(default_factory=dict)
     artifacts: dict = field(default_factory=dict)
     loaded: dict = field(default_factory=dict)
@@ -661,13 +664,25 @@ class Exports:
     def artifact(self, case: ExportCase) -> Step:
         key = (case.model, case.route.export)
         if key not in self.artifacts:
-            target = self.directory / f"{case.model}-{case.route.export}".replace("(", "_").replace(")", "_")
-            target.mkdir(parents=True, exist_ok=True)
-            if case.route.export in ISOLATED_EXPORTS:
-                self.artifacts[key] = self.isolated(case.model, case.route.export, target)
-            else:
-                self.artifacts[key] = attempt(lambda: EXPORTS[case.route.export](self.model(case.model).model, target))
+            self.artifacts[key] = self.cached_or_exported(case.model, case.route.export)
         return self.artifacts[key]
+
+    def cached_or_exported(self, case: ModelCase, export: str) -> Step:
+        key = artifact_key(self.model(case).model, str(case), export, EXPORTS[export]) if self.cache.directory else ""
+        kept = self.cache.get(key) if key else None
+        if kept is not None:
+            return Step(kept[1]) if kept[0] == "written" else Step(error=Raised(kept[1], kept[2]))
+        target = self.directory / f"{case}-{export}".replace("(", "_").replace(")", "_")
+        target.mkdir(parents=True, exist_ok=True)
+        if export in ISOLATED_EXPORTS:
+            step = self.isolated(case, export, target)
+        else:
+            step = attempt(lambda: EXPORTS[export](self.model(case).model, target))
+        if key and step.error is not None:
+            self.cache.put_raised(key, getattr(step.error, "kind", type(step.error).__name__), str(step.error))
+        elif key and not step.unavailable:
+            self.cache.put_written(key, target, step.value)
+        return step
 
     def isolated(self, case: ModelCase, export: str, target: Path) -> Step:
         """The export, run in the worker process; a worker that dies is an outcome, and the next export gets a new one."""

@@ -10,13 +10,14 @@ import traceback
 
 import pytest
 
-from keras_rnn_spec import catalogue, subject
+from keras_rnn_spec import artifact_cache, catalogue, subject
 from keras_rnn_spec.cases import case_of
 from keras_rnn_spec.plugin import PACKAGE_DIR
 from keras_rnn_spec.report_render import claim_sentence
 from keras_rnn_spec.verify import Verify
 
 _parse = ast.parse
+EXPORT_CACHE_OUTPUT = "export_cache_problems"
 
 
 def _parse_with_the_collector_paused(*args, **kwargs):
@@ -61,6 +62,25 @@ def pytest_collection_modifyitems(items):
         if PACKAGE_DIR in item.path.parents:
             for rule in SUBJECT_INTERNAL_WARNINGS:
                 item.add_marker(pytest.mark.filterwarnings(rule))
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker hands its lines about the export cache to the controller (pytest_testnodedown)."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput[EXPORT_CACHE_OUTPUT] = session.config.stash.get(artifact_cache.PROBLEMS, [])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    problems = node.config.stash.setdefault(artifact_cache.PROBLEMS, [])
+    problems += getattr(node, "workeroutput", {}).get(EXPORT_CACHE_OUTPUT, [])
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """What went wrong with the export cache, one line each: the exports were made anew, so no verdict
+    depends on it."""
+    for line in dict.fromkeys(config.stash.get(artifact_cache.PROBLEMS, [])):
+        terminalreporter.write_line(line, yellow=True)
 
 
 def pytest_report_header(config):

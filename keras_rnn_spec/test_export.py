@@ -19,6 +19,7 @@ names or order does not fail on precision, which claim 4 checks alone.
 import numpy as np
 import pytest
 
+from keras_rnn_spec.artifact_cache import PROBLEMS, cache_of
 from keras_rnn_spec.exporting import (
     DIMS,
     IDENTITY_TOLERANCE,
@@ -62,11 +63,13 @@ stateless = pytest.mark.parametrize("case", [c for c in ALL if c.model.kind != "
 
 
 @pytest.fixture(scope="session")
-def exports(tmp_path_factory):
-    """The run's artifacts, each exported once, under pytest's temporary directory."""
-    made = Exports(tmp_path_factory.mktemp("exports"))
+def exports(tmp_path_factory, pytestconfig):
+    """The run's artifacts, each exported once, under pytest's temporary directory, or kept from an
+    earlier run in pytest's cache directory."""
+    made = Exports(tmp_path_factory.mktemp("exports"), cache_of(pytestconfig))
     yield made
     made.close()
+    pytestconfig.stash[PROBLEMS] = made.cache.problems
 
 
 def loaded_or_skip(exports: Exports, case):

@@ -4,10 +4,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+import spec_runs
 
 from claim_coverage import WITHOUT_A_FAULT, claim_functions
 from keras_rnn_spec import report_render
@@ -33,7 +36,7 @@ class SpecRun:
 def run_whole_spec(out: Path, **environment) -> SpecRun:
     """The whole spec as `pytest` in the clone runs it, with `environment` set, its report and results
     written into `out`."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", "-q", *spec_runs.cache_options()]
     command += [f"--spec-report={out / 'spec.md'}", f"--report-log={out / 'results.jsonl'}"]
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **environment})
     assert finished.returncode in (0, 1), finished.stdout[-3000:] + finished.stderr[-3000:]
@@ -51,6 +54,11 @@ def default_run(tmp_path_factory) -> SpecRun:
 def example_run(tmp_path_factory) -> SpecRun:
     """The whole spec on the README's own layer (SPEC_LAYERS=examples.coupled_lstm:LAYERS)."""
     return run_whole_spec(tmp_path_factory.mktemp("example-run"), SPEC_LAYERS=EXAMPLE_LAYERS)
+
+
+def pytest_configure(config):
+    cache = getattr(config, "cache", None)
+    spec_runs.CACHE_DIR = cache.mkdir("spec-runs") if cache else Path(tempfile.mkdtemp(prefix="spec-runs-"))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import broken_layers
+import spec_runs
 from claim_coverage import WITHOUT_A_FAULT, claim_functions
 from keras_rnn_spec import report_render, subject
 
@@ -46,7 +47,7 @@ RUN_TIMEOUT = 900
 # In file order even where pytest-randomly is installed: chapter 13 reuses one model per layer across
 # its claims, so under a fault that breaks resetting (ResetIgnoredGRU) which claim sees the carried
 # state depends on the order (seen with pytest-randomly: two claims swapped places).
-RUN_OPTIONS = ("-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no_shrinking")
+RUN_OPTIONS = ("-p", "no:randomly", "-p", "no_shrinking")
 
 # Why the spec may skip a claim for a user's layer (keras_rnn_spec/catalogue.py and the chapters).
 DOCUMENTED_SKIPS = (
@@ -846,7 +847,7 @@ def run_spec(pytester, monkeypatch, key: str, spec_layers: str | None, *args: st
             monkeypatch.delenv("SPEC_LAYERS", raising=False)
         log = pytester.path / "reports" / "results.jsonl"
         try:
-            outcome = pytester.runpytest_subprocess(*RUN_OPTIONS, *args, timeout=RUN_TIMEOUT)
+            outcome = pytester.runpytest_subprocess(*spec_runs.cache_options(), *RUN_OPTIONS, *args, timeout=RUN_TIMEOUT)
         except pytester.TimeoutExpired:
             RUNS[key] = f"the spec ran for more than {RUN_TIMEOUT} s"
         else:

@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import spec_runs
 
 from keras_rnn_spec import catalogue, report
 
@@ -91,7 +92,7 @@ def run_pytest(output: Path, spec_layers: str | None, *args: str, modules: Path)
     environment.pop("SPEC_LAYERS", None)
     if spec_layers is not None:
         environment["SPEC_LAYERS"] = spec_layers
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--spec-report={output / 'spec.md'}"]
+    command = [sys.executable, "-m", "pytest", *spec_runs.cache_options(), f"--spec-report={output / 'spec.md'}"]
     command += [f"--report-log={output / 'results.jsonl'}", *args]
     return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT)
 

@@ -55,7 +55,7 @@ from keras_rnn_spec import reference, report_render, selection, subject
 from keras_rnn_spec.cases import case_of
 from keras_rnn_spec.catalogue import DEFAULT, KERAS_OWN_LAYERS, Flags, RecurrentLayer, layers_under_test
 from keras_rnn_spec.observe import Case, snippet_imports
-from keras_rnn_spec.plugin import DEFAULT_REPORT, PACKAGE, installed, report_path
+from keras_rnn_spec.plugin import DEFAULT_REPORT, PACKAGE, PACKAGE_DIR, installed, report_path, selects_the_spec
 from keras_rnn_spec.revision import suite_revision
 
 DEFAULT_RESULTS = "reports/results.jsonl"
@@ -351,17 +351,25 @@ def check_for(check: str, layer: RecurrentLayer, *, whole: bool) -> str:
 
 
 def chapters_on_disk(config) -> list[tuple[int | None, str, str]]:
-    """(number, title, module) of every test module under the test paths, read without importing."""
+    """(number, title, module) of every test module of the suite, read without importing.
+
+    The suite is what lies under the test paths, and the spec's own folder when the run names the spec
+    (`pytest --pyargs keras_rnn_spec` from an installed package, where the test paths are the user's).
+    A module is named by its file name, as `record_metadata` names the module of a test that ran.
+    """
     patterns = config.getini("python_files")
-    found = []
-    for testpath in config.getini("testpaths"):
-        for path in sorted((config.rootpath / testpath).rglob("*.py")):
-            if not any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns):
+    folders = [config.rootpath / testpath for testpath in config.getini("testpaths")]
+    if selects_the_spec(config):
+        folders.append(PACKAGE_DIR)
+    found: dict[str, tuple[int | None, str, str]] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            if path.name in found or not any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns):
                 continue
             try:
                 docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
             except (SyntaxError, UnicodeDecodeError):  # reported as a collection error if selected
                 docstring = ""
             number, title, _ = module_chapter(docstring or "")
-            found.append((number, title, path.relative_to(config.rootpath).as_posix()))
-    return found
+            found[path.name] = (number, title, path.name)
+    return list(found.values())

@@ -370,7 +370,8 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
     lines += table(["run", ""], run_rows)
 
     lines += _notebook_example(results)
-    lines += _contents(chapters, chapters_on_disk, {nodeid for nodeid, _ in collection_errors})
+    uncollected = {nodeid.split("::")[0].rpartition("/")[2] for nodeid, _ in collection_errors}  # by file name, as chapters_on_disk names them
+    lines += _contents(chapters, chapters_on_disk, uncollected)
     lines += _structures([result for chapter in chapters for result in chapter.results])
     lines += _export_listings([result for chapter in chapters for result in chapter.results])
     lines += _failures(chapters, collection_errors)

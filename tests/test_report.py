@@ -410,3 +410,23 @@ def test_phases_combine_into_the_worst_outcome():
         ("failed", "[XPASS(strict)] why"),
         ("skipped", "no GPU"),
     ]
+
+
+def chapter_rows(markdown: str) -> list[str]:
+    """The rows of the report's chapters table, without its header and delimiter."""
+    return [line for line in section(markdown, "## Chapters").splitlines() if line.startswith("| ")][1:]
+
+
+def test_every_chapter_is_listed_once_whether_it_ran_or_not(suite):
+    """The chapters table has one row per chapter module: the modules that ran and those found on disk
+    are named alike, so a chapter that ran is not also listed as "not in this run"."""
+    chapters = sorted(path.name for path in (suite.path / "chapters").glob("test_*.py"))
+    suite.runpytest_inprocess().assert_outcomes(**OUTCOMES)
+    rows = chapter_rows(read_report(suite))
+    assert len(rows) == len(chapters), rows
+    assert not [row for row in rows if "not in this run" in row], rows
+    suite.runpytest_inprocess("-k", "structure").assert_outcomes(passed=4, deselected=6)
+    rows = chapter_rows(read_report(suite))
+    assert len(rows) == len(chapters), rows
+    assert len([row for row in rows if row.endswith("| not in this run |")]) == len(chapters) - 1, rows
+

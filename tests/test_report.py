@@ -9,6 +9,8 @@ writes are checked, and so is the Markdown's form (headings, tables, fences).
 import json
 import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -430,3 +432,16 @@ def test_every_chapter_is_listed_once_whether_it_ran_or_not(suite):
     assert len(rows) == len(chapters), rows
     assert len([row for row in rows if row.endswith("| not in this run |")]) == len(chapters) - 1, rows
 
+
+def test_an_export_route_that_runs_names_the_steps_it_passed(tmp_path):
+    """Chapter 22's first claim names each step it checked: where the artifact exported and loaded, "the
+    export and load steps" hold; no observation names an empty step ("the  step")."""
+    case = "saved_model-serve-SimpleRNN-default"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "keras_rnn_spec/test_export.py"]
+    command += ["-k", f"test_the_model_exports_loads_and_runs and {case}", f"--spec-report={tmp_path / 'spec.md'}"]
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "CI": "true"})
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    markdown = (tmp_path / "spec.md").read_text(encoding="utf-8")
+    (row,) = [line for line in markdown.splitlines() if line.startswith(f"| `{case}`")]
+    assert "| passed | the export and load steps: holds<br>the run step: holds<br>" in row, row
+    assert "the  step" not in markdown

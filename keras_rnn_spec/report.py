@@ -75,6 +75,9 @@ def pytest_configure(config):
         }
         for option, (value, base) in given.items():
             problem = unwritable(base / value, option, value) if value else ""
+            picture = picture_path(base / value) if option == "--spec-report" and value else None
+            if not problem and picture and picture.is_dir():  # written beside the report, in its folder
+                problem = f"{picture}, where the report's picture goes, is a directory; remove it or name another report"
             if problem:
                 raise pytest.UsageError(f"{option}={value}: {problem}")
     # The default results file goes with the default report only, so that the two files in
@@ -85,6 +88,11 @@ def pytest_configure(config):
     if default_report and getattr(config.option, "report_log", "absent") is None and not config.option.collectonly:
         config.option.report_log = str(config.rootpath / DEFAULT_RESULTS)
     config.pluginmanager.register(SpecReport(config), "spec-report")
+
+
+def picture_path(report: Path) -> Path:
+    """Where the report's picture of the notebook example goes: beside it, spec.md -> spec-returns.svg."""
+    return report.with_name(f"{report.stem}-returns.svg")
 
 
 def unwritable(path: Path, option: str, given: str) -> str:
@@ -164,16 +172,23 @@ class SpecReport:
             "results_file": self._relative(getattr(self.config.option, "report_log", None)),
             "session": session_outcome(exitstatus),
         }
+        path = self.config.rootpath / report_path(self.config)
+        drawn = picture_path(path)
+        example = report_render.notebook_example(results)
         text = report_render.markdown(
             results,
             environment or run_environment(str(self.config.rootpath)),
             run,
             self.collection_errors,
             chapters_on_disk(self.config),
+            picture=drawn.name if example is not None else "",
         )
-        path = self.config.rootpath / report_path(self.config)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        if example is not None:
+            drawn.write_text(report_render.returns_picture(example), encoding="utf-8")
+        else:  # a picture left by an earlier run would be another run's numbers beside this report
+            drawn.unlink(missing_ok=True)
         self.written = path
 
     def pytest_terminal_summary(self, terminalreporter):

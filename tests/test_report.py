@@ -19,6 +19,7 @@ import pytest
 # Keras, its backend and numpy loaded here, before the in-process runs: each run's module snapshot
 # would drop them, and none of them can be loaded twice in a process (numpy refuses, TensorFlow aborts).
 from keras_rnn_spec import report_render, subject  # noqa: F401
+from notebook_examples import assert_first_screen_shows, drawn_from, picture_values, synthetic_example
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -445,3 +446,68 @@ def test_an_export_route_that_runs_names_the_steps_it_passed(tmp_path):
     (row,) = [line for line in markdown.splitlines() if line.startswith(f"| `{case}`")]
     assert "| passed | the export and load steps: holds<br>the run step: holds<br>" in row, row
     assert "the  step" not in markdown
+
+
+def rendered_with(example: dict, picture: str = "spec-returns.svg") -> str:
+    """The report of a one-test run that recorded `example` as the notebook example."""
+    meta = {"module": "test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
+    report = {
+        "$report_type": "TestReport",
+        "nodeid": "test_x.py::test_x",
+        "when": "call",
+        "outcome": "passed",
+        "user_properties": [[report_render.META, meta], [report_render.NOTEBOOK_EXAMPLE, example]],
+    }
+    results = report_render.results_from_reports([report])
+    return report_render.markdown(results, {"python": "3"}, {}, picture=picture)
+
+
+def test_the_first_screen_answers_with_the_four_configurations_the_numbers_and_the_picture():
+    """Before the environment, within its first 40 lines, the report shows what each of the four
+    configurations returned, the picture's link and the first sample's numbers: the sequence step by
+    step, its last step beside the output and h, and c."""
+    example = synthetic_example()
+    lines = rendered_with(example).splitlines()
+    first_screen = lines[: lines.index("## Environment")]
+    assert len(first_screen) <= 40, "\n".join(first_screen)
+    assert_first_screen_shows(first_screen, example, "spec-returns.svg")
+
+
+def test_the_picture_shows_each_configuration_from_the_observed_numbers():
+    """The picture is XML with one band per configuration, and each cell's title is the example's value."""
+    example = synthetic_example()
+    svg = report_render.returns_picture(example)
+    assert picture_values(svg) == drawn_from(example)
+    bands = re.findall(r">return_sequences=(True|False)<", svg)
+    assert bands == [str(entry["flags"]["return_sequences"]) for entry in example["returns"]]
+
+
+NOTEBOOK_CHAPTER = '''
+"""Chapter 4: the notebook. A test that records the notebook example, as chapter 1 of the spec does."""
+
+import json
+
+EXAMPLE = json.loads({example!r})
+
+
+def test_example(request):
+    """The example is recorded."""
+    request.node.user_properties.append(("notebook example", EXAMPLE))
+'''
+
+
+def test_the_run_writes_the_picture_beside_the_report_and_only_with_the_example(suite):
+    """Wherever the report goes, the picture of the run's notebook example goes beside it, linked by its
+    name; a run without the example leaves no picture of an earlier run beside its report."""
+    example = synthetic_example()
+    suite.path.joinpath("chapters/test_notebook.py").write_text(NOTEBOOK_CHAPTER.format(example=json.dumps(example)))
+    outcomes = {**OUTCOMES, "passed": OUTCOMES["passed"] + 1}
+    for report in ("reports/spec.md", "elsewhere/notes.md"):
+        suite.runpytest_inprocess(f"--spec-report={report}").assert_outcomes(**outcomes)
+        picture = (suite.path / report).with_name(Path(report).stem + "-returns.svg")
+        assert f"]({picture.name})" in (suite.path / report).read_text()
+        assert picture_values(picture.read_text()) == drawn_from(example)
+    suite.runpytest_inprocess("--spec-report=reports/spec.md", "-k", "structure").assert_outcomes(passed=4, deselected=7)
+    assert not (suite.path / "reports/spec-returns.svg").exists()
+    assert "-returns.svg" not in read_report(suite)
+

@@ -42,6 +42,11 @@ MAX_OBSERVATIONS_IN_A_CELL = 4
 MAX_MESSAGE = 200  # characters of an exception's message in a table cell (the results file keeps 400)
 NOTEBOOK_EXAMPLE = "notebook example"  # the observation keras_rnn_spec/test_notebook.py records for the opening
 EXPORT_LISTING = "what the runtime lists"  # chapter 22's record of one route's inputs and outputs, for its tables
+KNOWN_DIFFERENCE = "known difference"  # keras_rnn_spec/differences.py: the observation and the xfail reason start so
+# differences.Difference.describe(): "known difference ID (CONDITION): OBSERVED [source: SOURCE]".
+DESCRIBED_DIFFERENCE = re.compile(r"known difference (?P<id>\S+) \((?P<when>[^)]*)\): (?P<observed>.*) \[source: (?P<source>.*)\]", re.DOTALL)
+# A comparison's number in a described observation, and in the summary of a long run of them.
+DIFFERENCE_NUMBER = re.compile(r"(max abs difference(?: of all \d+:)? )(\S+?)(?=$|[;,<])", re.MULTILINE)
 
 
 @dataclass
@@ -205,6 +210,8 @@ def describe_observation(what: str, value) -> str:
         return f"{what}: {value}"
     if what == NOTEBOOK_EXAMPLE:
         return f"{what}: shown at the top of this report"
+    if what == KNOWN_DIFFERENCE and "id" in value:  # keras_rnn_spec/differences.py, stated once in its section
+        return f"{what} {code(value['id'])}"
     if what == EXPORT_LISTING:
         return f"inputs {', '.join(value['inputs'])}; outputs {', '.join(value['outputs'])}"
     if "error" in value:  # spec.refusals.record_raised
@@ -377,6 +384,7 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
         lines += _notebook_example(example)
     uncollected = {nodeid.split("::")[0].rpartition("/")[2] for nodeid, _ in collection_errors}  # by file name, as chapters_on_disk names them
     lines += _contents(chapters, chapters_on_disk, uncollected)
+    lines += _known_differences(chapters)
     lines += _structures([result for chapter in chapters for result in chapter.results])
     lines += _export_listings([result for chapter in chapters for result in chapter.results])
     lines += _failures(chapters, collection_errors)
@@ -668,23 +676,82 @@ def _claim(claim: Claim) -> list[str]:
         if claim.snippet_case:
             lines += [f"Keras code for the case {code(claim.snippet_case)}:", ""]
         lines += fenced(claim.snippet, "python")
-    rows = []
-    for result in claim.results:
-        observed = "<br>".join(cell(line) for line in describe_observations(result.observations))
-        rows.append([cell(code(result.case)) or "(one case)", _verdict_cell(result), observed])
-    lines += table(["case", "verdict", "observed"], rows)
+    rows = [[", ".join(cell(code(case)) for case in cases) or "(one case)", shown, observed] for cases, shown, observed in grouped(claim.results)]
+    lines += table(["cases" if len(claim.results) > 1 else "case", "verdict", "observed"], rows)
     for result in claim.results:
         if result.outcome in BAD or result.outcome == "xpassed":
             lines += [f"**{code(result.case or result.nodeid)} {result.outcome}:**", "", *fenced(result.detail, "text")]
     return lines
 
 
+def grouped(results) -> list[tuple[list[str], str, str]]:
+    """(cases, verdict cell, observed cell) with one row per distinct verdict and observation, in the
+    order of each group's first case. Observations that differ only in their largest differences are one
+    row: a number all its cases share is shown as it is, else "<= the largest"."""
+    groups: dict[tuple[str, str], tuple[list[str], list[list[float]]]] = {}
+    for result in results:
+        observed = "<br>".join(cell(line) for line in describe_observations(result.observations))
+        numbers = [float(number) for _, number in DIFFERENCE_NUMBER.findall(observed)]
+        key = (_verdict_cell(result), DIFFERENCE_NUMBER.sub(lambda m: m[1] + "#", observed))
+        cases, seen = groups.setdefault(key, ([], []))
+        cases.append(result.case)
+        seen.append(numbers)
+    rows = []
+    for (shown, template), (cases, seen) in groups.items():
+        columns = iter(zip(*seen))
+
+        def number(match):
+            column = next(columns)
+            shared = len(set(column)) == 1
+            return match[1] + ("" if shared else "<= ") + describe_number(max(column))
+
+        rows.append(([case for case in cases if case], shown, DIFFERENCE_NUMBER.sub(number, template)))
+    return rows
+
+
 def _verdict_cell(result: Result) -> str:
     if result.outcome in BAD or result.outcome == "xpassed":
         return f"**{result.outcome}** (below)"
+    known = DESCRIBED_DIFFERENCE.fullmatch(result.detail) if result.outcome == "xfailed" else None
+    if known:  # stated once, in the known differences section
+        return f"xfailed: known difference {code(known['id'])}"
     if result.outcome in ("xfailed", "skipped"):
         return cell(f"{result.outcome}: {result.detail}")
     return result.outcome
+
+
+def _known_differences(chapters) -> list[str]:
+    """Each known difference that applied in this run, once: its id, condition, what is observed, its
+    source, and the cases it applied to, claim by claim."""
+    found: dict[str, tuple[dict, dict]] = {}  # id -> (its description's parts, claim heading -> cases)
+    for chapter in chapters:
+        for claim in chapter.claims.values():
+            for result in claim.results:
+                described = [result.detail] if result.outcome == "xfailed" else []
+                described += [v["detail"] for what, v in result.observations if what == KNOWN_DIFFERENCE and isinstance(v, dict)]
+                for text in described:
+                    match = DESCRIBED_DIFFERENCE.fullmatch(text)
+                    if match:
+                        parts, claims = found.setdefault(match["id"], (match.groupdict(), {}))
+                        claims.setdefault((chapter.heading, claim.sentence), []).append(result.case or result.nodeid)
+    if not found:
+        return []
+    lines = [
+        "## Known differences",
+        "",
+        "Where the installed subject departs from a claim (its cases are expected failures, xfailed) or answers "
+        "otherwise where the spec allows it, as the known differences table (keras_rnn_spec/known_differences.toml) "
+        "states it. Each is stated once here; the tables below name it by id.",
+        "",
+    ]
+    for identifier, (parts, claims) in found.items():
+        lines += [f"**{code(identifier)}** (when: {prose(parts['when'])}): {prose(parts['observed'])}", ""]
+        lines += [f"Source: {prose(parts['source'])}", ""]
+        for (heading, sentence), cases in claims.items():
+            where = f"[{prose(heading)}](#{slug(heading)})"
+            lines.append(f"- {where}, {prose(sentence)} {len(cases)} case{'s' * (len(cases) != 1)}: {', '.join(code(c) for c in cases)}")
+        lines.append("")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import pytest
 # Keras, its backend and numpy loaded here, before the in-process runs: each run's module snapshot
 # would drop them, and none of them can be loaded twice in a process (numpy refuses, TensorFlow aborts).
 from keras_rnn_spec import report_render, subject  # noqa: F401
+from keras_rnn_spec.differences import Difference
 from notebook_examples import assert_first_screen_shows, drawn_from, picture_values, synthetic_example
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,7 +199,8 @@ def test_a_run_writes_a_report_with_every_chapter_claim_and_case(suite):
     structure_claim = section(markdown, "### The layer returns one tensor of the documented shape.")
     assert "Keras code for the case `GRU-default-call`:" in structure_claim
     assert "layer = keras.layers.GRU(5)" in structure_claim
-    assert "| `GRU-sequences-call` | passed | returned structure: output (2, 10, 5) |" in structure_claim
+    # Cases with the same verdict and observation share a row.
+    assert "| `GRU-sequences-call`, `LSTM-sequences-call` | passed | returned structure: output (2, 10, 5) |" in structure_claim
 
     snippet_claim = section(markdown, "### A claim whose docstring carries its snippet.")
     assert "```python\nlayer = keras.layers.LSTM(5, return_state=True)\n```" in snippet_claim
@@ -511,3 +513,52 @@ def test_the_run_writes_the_picture_beside_the_report_and_only_with_the_example(
     assert not (suite.path / "reports/spec-returns.svg").exists()
     assert "-returns.svg" not in read_report(suite)
 
+
+def test_a_known_difference_is_stated_once_and_its_cases_refer_to_it_by_id():
+    """A known difference that several cases are expected to fail by is described once, with the cases it
+    applied to; their rows share one row that names it by id."""
+    difference = Difference("demo-difference", "a behaviour", ("x",), {"backend": "tensorflow"}, "Keras returns three", "this self-test")
+    meta = {"module": "test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
+    cases = ["SimpleRNN", "GRU", "LSTM"]
+    reports = [
+        {
+            "$report_type": "TestReport",
+            "nodeid": f"test_x.py::test_x[{case}]",
+            "when": "call",
+            "outcome": "skipped",
+            "wasxfail": difference.describe(),
+            "user_properties": [[report_render.META, {**meta, "case": case, "order": order}]],
+        }
+        for order, case in enumerate(cases)
+    ]
+    markdown = report_render.markdown(report_render.results_from_reports(reports), {}, {})
+    assert markdown.count(difference.observed) == markdown.count(difference.source) == 1
+    known = section(markdown, "## Known differences")
+    assert f"**`{difference.id}`** (when: backend tensorflow): {difference.observed}" in known
+    assert f"3 cases: {', '.join(f'`{case}`' for case in cases)}" in known
+    rows = [line for line in section(markdown, "### A claim.").splitlines() if line.startswith("| `")]
+    assert rows == [f"| {', '.join(f'`{case}`' for case in cases)} | xfailed: known difference `{difference.id}` |  |"]
+
+
+def test_cases_that_differ_only_in_their_largest_differences_share_a_row_and_failures_keep_theirs():
+    """Passing cases whose observations differ only in their numbers are one row, showing the largest
+    ("<= " where they differ); a failing case keeps its own row and its message below the table."""
+    differences = [0.0, 1e-7, 3e-7]
+    meta = {"module": "test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
+
+    def report(order, case, difference, outcome="passed", **extra):
+        observation = ["h against the reference", {"shape": [2, 5], "max_abs_difference": difference}]
+        properties = [[report_render.META, {**meta, "case": case, "order": order}], observation]
+        return {"$report_type": "TestReport", "nodeid": f"test_x.py::test_x[{case}]", "when": "call", "outcome": outcome, "user_properties": properties, **extra}
+
+    reports = [report(order, f"case{order}", difference) for order, difference in enumerate(differences)]
+    reports.append(report(3, "broken", 1.0, "failed", longrepr={"reprcrash": {"message": "AssertionError: off by one"}}))
+    claim = section(report_render.markdown(report_render.results_from_reports(reports), {}, {}), "### A claim.")
+    largest = report_render.describe_number(max(differences))
+    passing = ", ".join(f"`case{order}`" for order in range(len(differences)))
+    rows = [line for line in claim.splitlines() if line.startswith("| `")]
+    assert rows == [
+        f"| {passing} | passed | h against the reference: (2, 5), max abs difference <= {largest} |",
+        "| `broken` | **failed** (below) | h against the reference: (2, 5), max abs difference 1 |",
+    ]
+    assert "**`broken` failed:**\n\n```text\nAssertionError: off by one\n```" in claim

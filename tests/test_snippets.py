@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from keras_rnn_spec import report_render
+from keras_rnn_spec import differences, report_render
 from notebook_examples import assert_first_screen_shows, drawn_from, picture_values, synthetic_example
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,6 +163,14 @@ def test_the_first_screen_answers_with_the_runs_own_numbers(default_run):
     assert example is not None, "the default run recorded no notebook example"
     assert_first_screen_shows(default_run.report.splitlines()[:40], example, "spec-returns.svg")
     assert picture_values(default_run.picture) == drawn_from(example)
+
+
+def test_no_known_difference_is_stated_twice(default_run):
+    """Each known difference's text is in the report once at most; the cases it applies to name it by id."""
+    stated = {d.id: default_run.report.count(report_render.prose(d.observed)) for d in differences.load()}
+    assert not {identifier: times for identifier, times in stated.items() if times > 1}
+    if any(result.outcome == "xfailed" for result in default_run.results):
+        assert any(stated.values()), "the run had expected failures and the report states no known difference"
 
 
 REFUSAL_CHAPTERS = ("Chapter 16:", "Chapter 18:", "Chapter 21:")

@@ -4,13 +4,18 @@ A pytest plugin, registered by keras_rnn_spec/plugin.py when a run of the spec n
 (`--spec-report=PATH`, or the `spec_report` ini option: the repository's pytest.ini sets
 reports/spec.md) or asks for `--spec`. It writes, relative to the rootdir (reports/ is ignored by git):
 
-- the report (reports/spec.md in a clone): the specification as this run observed it. An
-  environment header, what part of the suite ran, the notebook's In [5] as this run computed it
-  (when chapter 1's LSTM case ran), then chapter by chapter (a chapter is a claim module whose
+- the report (reports/spec.md in a clone): the specification as this run observed it. When chapter
+  1's LSTM case ran, it opens with the answer to the notes' question: what the four configurations
+  returned, a picture and the first sample's numbers; then an environment header, what part of the
+  suite ran, the notebook's In [5] as this run computed it, the chapters, each known difference once
+  with the cases it applied to, then chapter by chapter (a chapter is a claim module whose
   docstring starts "Chapter N: title.") each claim's sentence, a Keras snippet with its check, what
-  each case observed (returned structures and shapes, largest differences against the reference)
-  and its verdict, with failures, expected failures and skips given with their reasons. It is
-  rendered by keras_rnn_spec/report_render.py from the run's own test reports; nothing in it is hand-written.
+  its cases observed (returned structures and shapes, largest differences against the reference)
+  and their verdicts, one row per distinct verdict and observation, with failures, expected failures
+  and skips given with their reasons. It is rendered by keras_rnn_spec/report_render.py from the run's
+  own test reports; nothing in it is hand-written.
+- the picture beside it (spec.md -> spec-returns.svg): what each configuration returns, drawn from
+  the notebook example's arrays; written with the report, and removed when the run has no example.
 - the results (reports/results.jsonl, `--report-log=PATH`): the machine-readable results, written by default
   only beside the default report (a report elsewhere gets one when --report-log names it), so that
   the two files in reports/ always describe the same run. The format is

@@ -349,11 +349,13 @@ def test_a_report_elsewhere_has_a_results_file_only_when_one_is_named(suite):
         ("--spec-report", "out", "is a directory; name a file in it, e.g. --spec-report=out/spec.md"),
         ("--spec-report", "notes.txt/spec.md", "cannot create the folder */notes.txt: */notes.txt is a file; name a path in a folder"),
         ("--report-log", "out", "is a directory; name a file in it, e.g. --report-log=out/results.jsonl"),
+        ("--spec-report", "picture.md", "picture-returns.svg, where the report's picture goes, is a directory; remove it or name another report"),
     ],
-    ids=["a directory", "a file in the way", "a results file that is a directory"],
+    ids=["a directory", "a file in the way", "a results file that is a directory", "a directory where the picture goes"],
 )
 def test_a_report_path_that_cannot_be_written_stops_the_run_before_it_starts(suite, option, given, problem):
     suite.mkdir("out")
+    suite.mkdir("picture-returns.svg")
     suite.path.joinpath("notes.txt").write_text("")
     last_results = suite.path / "reports/results.jsonl"
     last_results.parent.mkdir()

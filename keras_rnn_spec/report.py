@@ -4,13 +4,18 @@ A pytest plugin, registered by keras_rnn_spec/plugin.py when a run of the spec n
 (`--spec-report=PATH`, or the `spec_report` ini option: the repository's pytest.ini sets
 reports/spec.md) or asks for `--spec`. It writes, relative to the rootdir (reports/ is ignored by git):
 
-- the report (reports/spec.md in a clone): the specification as this run observed it. An
-  environment header, what part of the suite ran, the notebook's In [5] as this run computed it
-  (when chapter 1's LSTM case ran), then chapter by chapter (a chapter is a claim module whose
+- the report (reports/spec.md in a clone): the specification as this run observed it. When chapter
+  1's LSTM case ran, it opens with the answer to the notes' question: what the four configurations
+  returned, a picture and the first sample's numbers; then an environment header, what part of the
+  suite ran, the notebook's In [5] as this run computed it, the chapters, each known difference once
+  with the cases it applied to, then chapter by chapter (a chapter is a claim module whose
   docstring starts "Chapter N: title.") each claim's sentence, a Keras snippet with its check, what
-  each case observed (returned structures and shapes, largest differences against the reference)
-  and its verdict, with failures, expected failures and skips given with their reasons. It is
-  rendered by keras_rnn_spec/report_render.py from the run's own test reports; nothing in it is hand-written.
+  its cases observed (returned structures and shapes, largest differences against the reference)
+  and their verdicts, one row per distinct verdict and observation, with failures, expected failures
+  and skips given with their reasons. It is rendered by keras_rnn_spec/report_render.py from the run's
+  own test reports; nothing in it is hand-written.
+- the picture beside it (spec.md -> spec-returns.svg): what each configuration returns, drawn from
+  the notebook example's arrays; written with the report, and removed when the run has no example.
 - the results (reports/results.jsonl, `--report-log=PATH`): the machine-readable results, written by default
   only beside the default report (a report elsewhere gets one when --report-log names it), so that
   the two files in reports/ always describe the same run. The format is
@@ -55,7 +60,7 @@ from keras_rnn_spec import reference, report_render, selection, subject
 from keras_rnn_spec.cases import case_of
 from keras_rnn_spec.catalogue import DEFAULT, KERAS_OWN_LAYERS, Flags, RecurrentLayer, layers_under_test
 from keras_rnn_spec.observe import Case, snippet_imports
-from keras_rnn_spec.plugin import DEFAULT_REPORT, PACKAGE, installed, report_path
+from keras_rnn_spec.plugin import DEFAULT_REPORT, PACKAGE, PACKAGE_DIR, installed, report_path, selects_the_spec
 from keras_rnn_spec.revision import suite_revision
 
 DEFAULT_RESULTS = "reports/results.jsonl"
@@ -75,6 +80,9 @@ def pytest_configure(config):
         }
         for option, (value, base) in given.items():
             problem = unwritable(base / value, option, value) if value else ""
+            picture = picture_path(base / value) if option == "--spec-report" and value else None
+            if not problem and picture and picture.is_dir():  # written beside the report, in its folder
+                problem = f"{picture}, where the report's picture goes, is a directory; remove it or name another report"
             if problem:
                 raise pytest.UsageError(f"{option}={value}: {problem}")
     # The default results file goes with the default report only, so that the two files in
@@ -85,6 +93,11 @@ def pytest_configure(config):
     if default_report and getattr(config.option, "report_log", "absent") is None and not config.option.collectonly:
         config.option.report_log = str(config.rootpath / DEFAULT_RESULTS)
     config.pluginmanager.register(SpecReport(config), "spec-report")
+
+
+def picture_path(report: Path) -> Path:
+    """Where the report's picture of the notebook example goes: beside it, spec.md -> spec-returns.svg."""
+    return report.with_name(f"{report.stem}-returns.svg")
 
 
 def unwritable(path: Path, option: str, given: str) -> str:
@@ -164,16 +177,23 @@ class SpecReport:
             "results_file": self._relative(getattr(self.config.option, "report_log", None)),
             "session": session_outcome(exitstatus),
         }
+        path = self.config.rootpath / report_path(self.config)
+        drawn = picture_path(path)
+        example = report_render.notebook_example(results)
         text = report_render.markdown(
             results,
             environment or run_environment(str(self.config.rootpath)),
             run,
             self.collection_errors,
             chapters_on_disk(self.config),
+            picture=drawn.name if example is not None else "",
         )
-        path = self.config.rootpath / report_path(self.config)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        if example is not None:
+            drawn.write_text(report_render.returns_picture(example), encoding="utf-8")
+        else:  # a picture left by an earlier run would be another run's numbers beside this report
+            drawn.unlink(missing_ok=True)
         self.written = path
 
     def pytest_terminal_summary(self, terminalreporter):
@@ -351,17 +371,25 @@ def check_for(check: str, layer: RecurrentLayer, *, whole: bool) -> str:
 
 
 def chapters_on_disk(config) -> list[tuple[int | None, str, str]]:
-    """(number, title, module) of every test module under the test paths, read without importing."""
+    """(number, title, module) of every test module of the suite, read without importing.
+
+    The suite is what lies under the test paths, and the spec's own folder when the run names the spec
+    (`pytest --pyargs keras_rnn_spec` from an installed package, where the test paths are the user's).
+    A module is named by its file name, as `record_metadata` names the module of a test that ran.
+    """
     patterns = config.getini("python_files")
-    found = []
-    for testpath in config.getini("testpaths"):
-        for path in sorted((config.rootpath / testpath).rglob("*.py")):
-            if not any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns):
+    folders = [config.rootpath / testpath for testpath in config.getini("testpaths")]
+    if selects_the_spec(config):
+        folders.append(PACKAGE_DIR)
+    found: dict[str, tuple[int | None, str, str]] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            if path.name in found or not any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns):
                 continue
             try:
                 docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
             except (SyntaxError, UnicodeDecodeError):  # reported as a collection error if selected
                 docstring = ""
             number, title, _ = module_chapter(docstring or "")
-            found.append((number, title, path.relative_to(config.rootpath).as_posix()))
-    return found
+            found[path.name] = (number, title, path.name)
+    return list(found.values())

@@ -42,6 +42,11 @@ MAX_OBSERVATIONS_IN_A_CELL = 4
 MAX_MESSAGE = 200  # characters of an exception's message in a table cell (the results file keeps 400)
 NOTEBOOK_EXAMPLE = "notebook example"  # the observation keras_rnn_spec/test_notebook.py records for the opening
 EXPORT_LISTING = "what the runtime lists"  # chapter 22's record of one route's inputs and outputs, for its tables
+KNOWN_DIFFERENCE = "known difference"  # keras_rnn_spec/differences.py: the observation and the xfail reason start so
+# differences.Difference.describe(): "known difference ID (CONDITION): OBSERVED [source: SOURCE]".
+DESCRIBED_DIFFERENCE = re.compile(r"known difference (?P<id>\S+) \((?P<when>[^)]*)\): (?P<observed>.*) \[source: (?P<source>.*)\]", re.DOTALL)
+# A comparison's number in a described observation, and in the summary of a long run of them.
+DIFFERENCE_NUMBER = re.compile(r"(max abs difference(?: of all \d+:)? )(\S+?)(?=$|[;,<])", re.MULTILINE)
 
 
 @dataclass
@@ -205,6 +210,8 @@ def describe_observation(what: str, value) -> str:
         return f"{what}: {value}"
     if what == NOTEBOOK_EXAMPLE:
         return f"{what}: shown at the top of this report"
+    if what == KNOWN_DIFFERENCE and "id" in value:  # keras_rnn_spec/differences.py, stated once in its section
+        return f"{what} {code(value['id'])}"
     if what == EXPORT_LISTING:
         return f"inputs {', '.join(value['inputs'])}; outputs {', '.join(value['outputs'])}"
     if "error" in value:  # spec.refusals.record_raised
@@ -326,7 +333,7 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
 
 
-def markdown(results: list[Result], environment: dict, run: dict, collection_errors=(), chapters_on_disk=()) -> str:
+def markdown(results: list[Result], environment: dict, run: dict, collection_errors=(), chapters_on_disk=(), picture="") -> str:
     """The spec report.
 
     run: "selection" (what was selected, in words), "selected" and "deselected" (numbers, or None
@@ -334,12 +341,16 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
     session ended, when it did not run its selection to the end).
     chapters_on_disk: (number, title, module) of every chapter module under the test paths, so
     that a partial run names the chapters it left out.
+    picture: the link, relative to the report, of `returns_picture`'s drawing of the notebook example
+    ("" when none is written).
     """
     chapters = chapters_from_results(results)
     counts = count(results)
-    lines = [
-        "# Keras recurrent layers: the spec, as this run observed it",
-        "",
+    example = notebook_example(results)
+    lines = ["# Keras recurrent layers: the spec, as this run observed it", ""]
+    if example is not None:  # the first screen answers the notes' question
+        lines += _opening(example, picture)
+    lines += [
         "Each heading below is a claim, checked in this run against the installed Keras; every shape "
         "and number is what the run observed. Rendered by `pytest` (keras_rnn_spec/report.py) from the run's "
         "own test reports: nothing in it is written by hand.",
@@ -369,8 +380,11 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
         run_rows.append(["results file", written])
     lines += table(["run", ""], run_rows)
 
-    lines += _notebook_example(results)
-    lines += _contents(chapters, chapters_on_disk, {nodeid for nodeid, _ in collection_errors})
+    if example is not None:
+        lines += _notebook_example(example)
+    uncollected = {nodeid.split("::")[0].rpartition("/")[2] for nodeid, _ in collection_errors}  # by file name, as chapters_on_disk names them
+    lines += _contents(chapters, chapters_on_disk, uncollected)
+    lines += _known_differences(chapters)
     lines += _structures([result for chapter in chapters for result in chapter.results])
     lines += _export_listings([result for chapter in chapters for result in chapter.results])
     lines += _failures(chapters, collection_errors)
@@ -379,12 +393,161 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _notebook_example(results) -> list[str]:
-    """The notes' In [5] as this run computed it; nothing when the test that records it did not run."""
+def notebook_example(results) -> dict | None:
+    """The notebook example keras_rnn_spec/test_notebook.py recorded, or None when that test did not run."""
     recorded = (value for result in results for what, value in result.observations if what == NOTEBOOK_EXAMPLE)
-    example = next(recorded, None)
-    if example is None:
-        return []
+    return next(recorded, None)
+
+
+def _returned(entry: dict) -> str:
+    """What one configuration returned: each tensor's name and shape, the output said to be every step or the last."""
+    parts = [f"{name} {describe_shape(shape)}" for name, shape in zip(entry["names"], entry["shapes"])]
+    parts[0] += ": every step" if entry["flags"]["return_sequences"] else ": the last step"
+    return ", ".join(parts)
+
+
+def _opening(example: dict, picture: str) -> list[str]:
+    """The first screen: the answer in one sentence, what the four configurations returned, the picture,
+    and the first sample's numbers: the sequence, its last step beside the output and h, and c."""
+    returns = {(e["flags"]["return_sequences"], e["flags"]["return_state"]): e for e in example["returns"]}
+    sequence_shape = describe_shape(returns[True, False]["shapes"][0])
+    output_shape = describe_shape(returns[False, False]["shapes"][0])
+    states = returns[False, True]["names"][1:]
+    lines = [
+        "**return_sequences or return_state?** `return_sequences=True` makes the output the hidden state "
+        f"of every step, {sequence_shape}, instead of the last step's alone, {output_shape}; `return_state=True` "
+        f"returns, after that output, the layer's final states ({', '.join(states)}): h is the last step's "
+        "output again, and the LSTM's cell state c is returned by nothing else. What LSTM(5) returned on "
+        "the notebook's x of shape (2, 10, 3) in this run:",
+        "",
+    ]
+    rows = [
+        [str(sequences), str(state), cell(_returned(returns[sequences, state]))]
+        for sequences, state in ((False, False), (True, False), (False, True), (True, True))
+    ]
+    lines += table(["`return_sequences`", "`return_state`", "LSTM(5) returns"], rows)
+    if picture:
+        lines += [f"![What each configuration returns: the steps of sample 0, the returned ones marked]({picture})", ""]
+    lines += ["The first sample's numbers (the notebook's In [5] and In [6], below), to 4 decimals:", ""]
+    lines += fenced(_sample_numbers(example["sample"]), "text")
+    return lines
+
+
+def _sample_numbers(sample: dict) -> str:
+    """The sequence step by step, then the output, h and c under its last step, each with what it equals."""
+    def row(values) -> str:
+        return "[" + " ".join(f"{value:8.4f}" for value in values) + "]"
+
+    sequence = sample["sequence"]
+    last = len(sequence)
+    lines = [f"{'step':>9}  sequence[0], step by step (return_sequences=True)"]
+    lines += [f"{step:>9}  {row(values)}" for step, values in enumerate(sequence, start=1)]
+    for name in ("output", "h", "c"):
+        if name not in sample:
+            continue
+        difference = max(abs(a - b) for a, b in zip(sample[name], sequence[-1]))
+        if difference == 0:
+            note = f"= step {last}"
+        elif name == "c":
+            note = "the cell state: no step of the sequence"
+        else:
+            note = f"step {last}, within {describe_number(difference)}"
+        lines.append(f"{name + '[0]':>9}  {row(sample[name])}  {note}")
+    return "\n".join(lines)
+
+
+# The picture: one band per configuration, the steps of sample 0 as columns of coloured units.
+UNIT_W, UNIT_H, STEP_GAP, BAND_H, LEFT, TOP = 16, 9, 5, 95, 190, 64
+
+
+def _colour(value: float, scale: float) -> str:
+    """Blue for negative, red for positive, white for zero, saturating at `scale`."""
+    strength = min(abs(value) / scale, 1.0) if scale else 0.0
+    fade = round(255 * (1 - strength))
+    return f"rgb(255,{fade},{fade})" if value > 0 else f"rgb({fade},{fade},255)"
+
+
+def returns_picture(example: dict) -> str:
+    """An SVG drawing, from the notebook example's numbers, of what each configuration returns: the
+    timeline of steps 1..T of sample 0 (one coloured cell per unit), the returned steps in full colour
+    and framed, the others faded; h and c as boxes of their own. Each cell's <title> is its value."""
+    sample = example["sample"]
+    sequence = sample["sequence"]
+    steps, units = len(sequence), len(sequence[0])
+    values = [v for name in sample for v in (sample[name] if name != "sequence" else [x for row in sequence for x in row])]
+    scale = max(abs(v) for v in values) or 1.0
+    step_w = UNIT_W + STEP_GAP
+    strip_h = units * UNIT_H
+    boxes_x = LEFT + steps * step_w + 30
+    width = boxes_x + 2 * (UNIT_W + 50) + 10
+    height = TOP + len(example["returns"]) * BAND_H + 30
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="10" y="20" font-size="14" font-weight="bold">What LSTM({units}) returns: sample 0 of x, '
+        f'{steps} steps, this run\'s values</text>',
+        '<text x="10" y="38" fill="#555">Each column is one step, each cell one unit. Framed and in colour: returned;</text>',
+        '<text x="10" y="54" fill="#555">faded: computed, not returned.</text>',
+    ]
+
+    def strip(x, y, column, label, returned):
+        group = [f'<g opacity="{1 if returned else 0.25}">']
+        for unit, value in enumerate(column):
+            group.append(
+                f'<rect x="{x}" y="{y + unit * UNIT_H}" width="{UNIT_W}" height="{UNIT_H}" fill="{_colour(value, scale)}" '
+                f'stroke="#ccc" stroke-width="0.5"><title>{label}[{unit}] = {value!r}</title></rect>'
+            )
+        return [*group, "</g>"]
+
+    for band, entry in enumerate(example["returns"]):
+        top = TOP + band * BAND_H
+        flags = entry["flags"]
+        strip_y = top + 28
+        for line, (text, style) in enumerate(
+            [
+                (f"return_sequences={flags['return_sequences']}", 'font-weight="bold"'),
+                (f"return_state={flags['return_state']}", 'font-weight="bold"'),
+                ("returns " + ", ".join(name.split()[-1] for name in entry["names"]), 'fill="#555"'),
+            ]
+        ):
+            out.append(f'<text x="10" y="{strip_y + 8 + line * 16}" {style}>{_escape_xml(text)}</text>')
+        for step, column in enumerate(sequence):
+            x = LEFT + step * step_w
+            returned = flags["return_sequences"] or step == steps - 1
+            out += strip(x, strip_y, column, f"sequence[0, {step}]", returned)
+            out.append(f'<text x="{x + UNIT_W / 2}" y="{strip_y + strip_h + 13}" font-size="9" text-anchor="middle">{step + 1}</text>')
+        if flags["return_sequences"]:
+            first, label = LEFT, f"output {describe_shape(entry['shapes'][0])}: every step"
+        else:
+            first, label = LEFT + (steps - 1) * step_w, f"output {describe_shape(entry['shapes'][0])}: the last step"
+        last = LEFT + steps * step_w - STEP_GAP
+        out.append(f'<rect x="{first - 2}" y="{strip_y - 2}" width="{last - first + 4}" height="{strip_h + 4}" '
+                   'fill="none" stroke="black" stroke-width="2"/>')
+        out.append(f'<text x="{last}" y="{strip_y - 6}" text-anchor="end">{label}</text>')
+        if flags["return_state"]:
+            for index, name in enumerate(entry["names"][1:]):
+                key = name.split()[-1]
+                x = boxes_x + index * (UNIT_W + 50)
+                out += strip(x, strip_y, sample[key], key, True)
+                dashed = ' stroke-dasharray="4 2"' if key == "c" else ""
+                out.append(f'<rect x="{x - 2}" y="{strip_y - 2}" width="{UNIT_W + 4}" height="{strip_h + 4}" fill="none" '
+                           f'stroke="black" stroke-width="2"{dashed}/>')
+                out.append(f'<text x="{x + UNIT_W / 2}" y="{strip_y - 6}" text-anchor="middle">{_escape_xml(name)}</text>')
+                note = "= last step" if key == "h" else "cell state"
+                out.append(f'<text x="{x + UNIT_W / 2}" y="{strip_y + strip_h + 13}" font-size="9" text-anchor="middle">{note}</text>')
+    legend_y = height - 12
+    out.append(f'<text x="10" y="{legend_y}" fill="#555">colour: blue negative, white 0, red positive; full colour at |value| = '
+               f'{describe_number(scale)}</text>')
+    return "\n".join([*out, "</svg>", ""])
+
+
+def _escape_xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _notebook_example(example: dict) -> list[str]:
+    """The notes' In [5] as this run computed it: its code, what it printed, the equalities the notes point out."""
     lines = [
         "## The notebook's example, computed by this run",
         "",
@@ -513,23 +676,82 @@ def _claim(claim: Claim) -> list[str]:
         if claim.snippet_case:
             lines += [f"Keras code for the case {code(claim.snippet_case)}:", ""]
         lines += fenced(claim.snippet, "python")
-    rows = []
-    for result in claim.results:
-        observed = "<br>".join(cell(line) for line in describe_observations(result.observations))
-        rows.append([cell(code(result.case)) or "(one case)", _verdict_cell(result), observed])
-    lines += table(["case", "verdict", "observed"], rows)
+    rows = [[", ".join(cell(code(case)) for case in cases) or "(one case)", shown, observed] for cases, shown, observed in grouped(claim.results)]
+    lines += table(["cases" if len(claim.results) > 1 else "case", "verdict", "observed"], rows)
     for result in claim.results:
         if result.outcome in BAD or result.outcome == "xpassed":
             lines += [f"**{code(result.case or result.nodeid)} {result.outcome}:**", "", *fenced(result.detail, "text")]
     return lines
 
 
+def grouped(results) -> list[tuple[list[str], str, str]]:
+    """(cases, verdict cell, observed cell) with one row per distinct verdict and observation, in the
+    order of each group's first case. Observations that differ only in their largest differences are one
+    row: a number all its cases share is shown as it is, else "<= the largest"."""
+    groups: dict[tuple[str, str], tuple[list[str], list[list[float]]]] = {}
+    for result in results:
+        observed = "<br>".join(cell(line) for line in describe_observations(result.observations))
+        numbers = [float(number) for _, number in DIFFERENCE_NUMBER.findall(observed)]
+        key = (_verdict_cell(result), DIFFERENCE_NUMBER.sub(lambda m: m[1] + "#", observed))
+        cases, seen = groups.setdefault(key, ([], []))
+        cases.append(result.case)
+        seen.append(numbers)
+    rows = []
+    for (shown, template), (cases, seen) in groups.items():
+        columns = iter(zip(*seen))
+
+        def number(match):
+            column = next(columns)
+            shared = len(set(column)) == 1
+            return match[1] + ("" if shared else "<= ") + describe_number(max(column))
+
+        rows.append(([case for case in cases if case], shown, DIFFERENCE_NUMBER.sub(number, template)))
+    return rows
+
+
 def _verdict_cell(result: Result) -> str:
     if result.outcome in BAD or result.outcome == "xpassed":
         return f"**{result.outcome}** (below)"
+    known = DESCRIBED_DIFFERENCE.fullmatch(result.detail) if result.outcome == "xfailed" else None
+    if known:  # stated once, in the known differences section
+        return f"xfailed: known difference {code(known['id'])}"
     if result.outcome in ("xfailed", "skipped"):
         return cell(f"{result.outcome}: {result.detail}")
     return result.outcome
+
+
+def _known_differences(chapters) -> list[str]:
+    """Each known difference that applied in this run, once: its id, condition, what is observed, its
+    source, and the cases it applied to, claim by claim."""
+    found: dict[str, tuple[dict, dict]] = {}  # id -> (its description's parts, claim heading -> cases)
+    for chapter in chapters:
+        for claim in chapter.claims.values():
+            for result in claim.results:
+                described = [result.detail] if result.outcome == "xfailed" else []
+                described += [v["detail"] for what, v in result.observations if what == KNOWN_DIFFERENCE and isinstance(v, dict)]
+                for text in described:
+                    match = DESCRIBED_DIFFERENCE.fullmatch(text)
+                    if match:
+                        parts, claims = found.setdefault(match["id"], (match.groupdict(), {}))
+                        claims.setdefault((chapter.heading, claim.sentence), []).append(result.case or result.nodeid)
+    if not found:
+        return []
+    lines = [
+        "## Known differences",
+        "",
+        "Where the installed subject departs from a claim (its cases are expected failures, xfailed) or answers "
+        "otherwise where the spec allows it, as the known differences table (keras_rnn_spec/known_differences.toml) "
+        "states it. Each is stated once here; the tables below name it by id.",
+        "",
+    ]
+    for identifier, (parts, claims) in found.items():
+        lines += [f"**{code(identifier)}** (when: {prose(parts['when'])}): {prose(parts['observed'])}", ""]
+        lines += [f"Source: {prose(parts['source'])}", ""]
+        for (heading, sentence), cases in claims.items():
+            where = f"[{prose(heading)}](#{slug(heading)})"
+            lines.append(f"- {where}, {prose(sentence)} {len(cases)} case{'s' * (len(cases) != 1)}: {', '.join(code(c) for c in cases)}")
+        lines.append("")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ where the LSTM returns h and c.
 import numpy as np
 import pytest
 
-from keras_rnn_spec.catalogue import DEFAULT, LAYERS, LSTM, SEQUENCES, SEQUENCES_STATE, STATE
+from keras_rnn_spec.catalogue import DEFAULT, FLAGS, LAYERS, LSTM, SEQUENCES, SEQUENCES_STATE, STATE
 from keras_rnn_spec.cases import reproduced_by
 from keras_rnn_spec.observe import NOTES_DIMS, Case, observe
 from keras_rnn_spec.parameters import or_skipped
@@ -179,8 +179,10 @@ def test_cell_6_states_are_cell_5_states(layer, verify):
 
 
 def notebook_example() -> dict:
-    """In [5] as this run computed it, for the report's opening: the Keras code, what it printed, and
-    the equalities the notes point out, each with its largest difference."""
+    """In [5] as this run computed it, for the report's opening: the Keras code, what it printed, the
+    equalities the notes point out, each with its largest difference, what each of the four
+    configurations returned (In [3] to [6]: the flags, names and shapes) and the first sample's numbers
+    (In [6]'s sequence, In [5]'s output, h and c), which the report prints and draws."""
     returned = dict(zip(("output", "h", "c"), cell(LSTM, STATE).outputs, strict=True))
     sequence, sequence_h, _ = cell(LSTM, SEQUENCES_STATE).outputs
     snippet = notebook_case(LSTM, STATE).snippet().splitlines()
@@ -188,7 +190,14 @@ def notebook_example() -> dict:
     with np.printoptions(suppress=True):  # the notes' In [1]
         printed = [(name + CELL_5_FORMAT).format(array.shape, array) for name, array in returned.items()]
     output, h, c = returned.values()
+    returns = [
+        {"flags": flags.kwargs(), "names": returned_names(Case(LSTM, flags, "predict")), "shapes": [list(a.shape) for a in cell(LSTM, flags).outputs]}
+        for flags in FLAGS
+    ]
+    sample = {"sequence": sequence[0], "output": output[0], "h": h[0], "c": c[0]}
     return {
+        "returns": returns,
+        "sample": {name: np.asarray(array, np.float64).tolist() for name, array in sample.items()},
         "code": "\n".join([*snippet[:-1], "np.set_printoptions(suppress=True)", *prints]),  # [:-1]: its own print
         "printed": "\n".join(printed).rstrip("\n"),
         "equalities": [

@@ -26,10 +26,11 @@ EXAMPLE_LAYERS = "examples.coupled_lstm:LAYERS"
 @dataclass(frozen=True)
 class SpecRun:
     """A whole-spec run in the clone: its Markdown report, its results (report_render.Result per test)
-    and its terminal output."""
+    the picture written beside the report ("" when none was) and its terminal output."""
 
     report: str
     results: list
+    picture: str
     terminal: str  # what the run printed
 
 
@@ -41,7 +42,10 @@ def run_whole_spec(out: Path, **environment) -> SpecRun:
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **environment})
     assert finished.returncode in (0, 1), finished.stdout[-3000:] + finished.stderr[-3000:]
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    return SpecRun((out / "spec.md").read_text(encoding="utf-8"), report_render.results_from_reports(records), finished.stdout)
+    picture = out / "spec-returns.svg"
+    drawn = picture.read_text(encoding="utf-8") if picture.exists() else ""
+    report = (out / "spec.md").read_text(encoding="utf-8")
+    return SpecRun(report, report_render.results_from_reports(records), drawn, finished.stdout)
 
 
 @pytest.fixture(scope="session")

@@ -201,3 +201,17 @@ def test_a_chapter_named_by_its_module_gets_the_packaged_differences(installed, 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "stateful-predict-skips-the-batch-check-once-traced" in done.stdout
     assert re.fullmatch(r"\d+ deselected, 1 xfailed in .*", done.stdout.strip().splitlines()[-1]), done.stdout[-1000:]
+
+
+def test_the_installed_spec_lists_each_of_its_chapters_once(installed, tmp_path):
+    """A report of one chapter of the installed spec names every chapter of the package once: the one
+    that ran with its verdict, the others as not in this run (the user's folder has no test paths)."""
+    project = project_with(tmp_path)
+    command = [str(installed), "-P", "-m", "pytest", "-p", "no:cacheprovider", "-q", "--pyargs", "keras_rnn_spec.test_structure"]
+    done = run([*command, "--rnn-spec-layers=coupled_lstm:LAYERS", "--spec-report=spec.md"], project)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    chapters = sorted((ROOT / "keras_rnn_spec").glob("test_*.py"))
+    table = (project / "spec.md").read_text(encoding="utf-8").split("\n## Chapters\n")[1].split("\n## ")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    assert len(rows) == len(chapters), rows
+    assert len([row for row in rows if row.endswith("| not in this run |")]) == len(chapters) - 1, rows

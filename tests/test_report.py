@@ -9,6 +9,8 @@ writes are checked, and so is the Markdown's form (headings, tables, fences).
 import json
 import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +19,8 @@ import pytest
 # Keras, its backend and numpy loaded here, before the in-process runs: each run's module snapshot
 # would drop them, and none of them can be loaded twice in a process (numpy refuses, TensorFlow aborts).
 from keras_rnn_spec import report_render, subject  # noqa: F401
+from keras_rnn_spec.differences import Difference
+from notebook_examples import assert_first_screen_shows, drawn_from, picture_values, synthetic_example
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -195,7 +199,8 @@ def test_a_run_writes_a_report_with_every_chapter_claim_and_case(suite):
     structure_claim = section(markdown, "### The layer returns one tensor of the documented shape.")
     assert "Keras code for the case `GRU-default-call`:" in structure_claim
     assert "layer = keras.layers.GRU(5)" in structure_claim
-    assert "| `GRU-sequences-call` | passed | returned structure: output (2, 10, 5) |" in structure_claim
+    # Cases with the same verdict and observation share a row.
+    assert "| `GRU-sequences-call`, `LSTM-sequences-call` | passed | returned structure: output (2, 10, 5) |" in structure_claim
 
     snippet_claim = section(markdown, "### A claim whose docstring carries its snippet.")
     assert "```python\nlayer = keras.layers.LSTM(5, return_state=True)\n```" in snippet_claim
@@ -344,11 +349,13 @@ def test_a_report_elsewhere_has_a_results_file_only_when_one_is_named(suite):
         ("--spec-report", "out", "is a directory; name a file in it, e.g. --spec-report=out/spec.md"),
         ("--spec-report", "notes.txt/spec.md", "cannot create the folder */notes.txt: */notes.txt is a file; name a path in a folder"),
         ("--report-log", "out", "is a directory; name a file in it, e.g. --report-log=out/results.jsonl"),
+        ("--spec-report", "picture.md", "picture-returns.svg, where the report's picture goes, is a directory; remove it or name another report"),
     ],
-    ids=["a directory", "a file in the way", "a results file that is a directory"],
+    ids=["a directory", "a file in the way", "a results file that is a directory", "a directory where the picture goes"],
 )
 def test_a_report_path_that_cannot_be_written_stops_the_run_before_it_starts(suite, option, given, problem):
     suite.mkdir("out")
+    suite.mkdir("picture-returns.svg")
     suite.path.joinpath("notes.txt").write_text("")
     last_results = suite.path / "reports/results.jsonl"
     last_results.parent.mkdir()
@@ -410,3 +417,150 @@ def test_phases_combine_into_the_worst_outcome():
         ("failed", "[XPASS(strict)] why"),
         ("skipped", "no GPU"),
     ]
+
+
+def chapter_rows(markdown: str) -> list[str]:
+    """The rows of the report's chapters table, without its header and delimiter."""
+    return [line for line in section(markdown, "## Chapters").splitlines() if line.startswith("| ")][1:]
+
+
+def test_every_chapter_is_listed_once_whether_it_ran_or_not(suite):
+    """The chapters table has one row per chapter module: the modules that ran and those found on disk
+    are named alike, so a chapter that ran is not also listed as "not in this run"."""
+    chapters = sorted(path.name for path in (suite.path / "chapters").glob("test_*.py"))
+    suite.runpytest_inprocess().assert_outcomes(**OUTCOMES)
+    rows = chapter_rows(read_report(suite))
+    assert len(rows) == len(chapters), rows
+    assert not [row for row in rows if "not in this run" in row], rows
+    suite.runpytest_inprocess("-k", "structure").assert_outcomes(passed=4, deselected=6)
+    rows = chapter_rows(read_report(suite))
+    assert len(rows) == len(chapters), rows
+    assert len([row for row in rows if row.endswith("| not in this run |")]) == len(chapters) - 1, rows
+
+
+def test_an_export_route_that_runs_names_the_steps_it_passed(tmp_path):
+    """Chapter 22's first claim names each step it checked: where the artifact exported and loaded, "the
+    export and load steps" hold; no observation names an empty step ("the  step")."""
+    case = "saved_model-serve-SimpleRNN-default"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "keras_rnn_spec/test_export.py"]
+    command += ["-k", f"test_the_model_exports_loads_and_runs and {case}", f"--spec-report={tmp_path / 'spec.md'}"]
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "CI": "true"})
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    markdown = (tmp_path / "spec.md").read_text(encoding="utf-8")
+    (row,) = [line for line in markdown.splitlines() if line.startswith(f"| `{case}`")]
+    assert "| passed | the export and load steps: holds<br>the run step: holds<br>" in row, row
+    assert "the  step" not in markdown
+
+
+def rendered_with(example: dict, picture: str = "spec-returns.svg") -> str:
+    """The report of a one-test run that recorded `example` as the notebook example."""
+    meta = {"module": "test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
+    report = {
+        "$report_type": "TestReport",
+        "nodeid": "test_x.py::test_x",
+        "when": "call",
+        "outcome": "passed",
+        "user_properties": [[report_render.META, meta], [report_render.NOTEBOOK_EXAMPLE, example]],
+    }
+    results = report_render.results_from_reports([report])
+    return report_render.markdown(results, {"python": "3"}, {}, picture=picture)
+
+
+def test_the_first_screen_answers_with_the_four_configurations_the_numbers_and_the_picture():
+    """Before the environment, within its first 40 lines, the report shows what each of the four
+    configurations returned, the picture's link and the first sample's numbers: the sequence step by
+    step, its last step beside the output and h, and c."""
+    example = synthetic_example()
+    lines = rendered_with(example).splitlines()
+    first_screen = lines[: lines.index("## Environment")]
+    assert len(first_screen) <= 40, "\n".join(first_screen)
+    assert_first_screen_shows(first_screen, example, "spec-returns.svg")
+
+
+def test_the_picture_shows_each_configuration_from_the_observed_numbers():
+    """The picture is XML with one band per configuration, and each cell's title is the example's value."""
+    example = synthetic_example()
+    svg = report_render.returns_picture(example)
+    assert picture_values(svg) == drawn_from(example)
+    bands = re.findall(r">return_sequences=(True|False)<", svg)
+    assert bands == [str(entry["flags"]["return_sequences"]) for entry in example["returns"]]
+
+
+NOTEBOOK_CHAPTER = '''
+"""Chapter 4: the notebook. A test that records the notebook example, as chapter 1 of the spec does."""
+
+import json
+
+EXAMPLE = json.loads({example!r})
+
+
+def test_example(request):
+    """The example is recorded."""
+    request.node.user_properties.append(("notebook example", EXAMPLE))
+'''
+
+
+def test_the_run_writes_the_picture_beside_the_report_and_only_with_the_example(suite):
+    """Wherever the report goes, the picture of the run's notebook example goes beside it, linked by its
+    name; a run without the example leaves no picture of an earlier run beside its report."""
+    example = synthetic_example()
+    suite.path.joinpath("chapters/test_notebook.py").write_text(NOTEBOOK_CHAPTER.format(example=json.dumps(example)))
+    outcomes = {**OUTCOMES, "passed": OUTCOMES["passed"] + 1}
+    for report in ("reports/spec.md", "elsewhere/notes.md"):
+        suite.runpytest_inprocess(f"--spec-report={report}").assert_outcomes(**outcomes)
+        picture = (suite.path / report).with_name(Path(report).stem + "-returns.svg")
+        assert f"]({picture.name})" in (suite.path / report).read_text()
+        assert picture_values(picture.read_text()) == drawn_from(example)
+    suite.runpytest_inprocess("--spec-report=reports/spec.md", "-k", "structure").assert_outcomes(passed=4, deselected=7)
+    assert not (suite.path / "reports/spec-returns.svg").exists()
+    assert "-returns.svg" not in read_report(suite)
+
+
+def test_a_known_difference_is_stated_once_and_its_cases_refer_to_it_by_id():
+    """A known difference that several cases are expected to fail by is described once, with the cases it
+    applied to; their rows share one row that names it by id."""
+    difference = Difference("demo-difference", "a behaviour", ("x",), {"backend": "tensorflow"}, "Keras returns three", "this self-test")
+    meta = {"module": "test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
+    cases = ["SimpleRNN", "GRU", "LSTM"]
+    reports = [
+        {
+            "$report_type": "TestReport",
+            "nodeid": f"test_x.py::test_x[{case}]",
+            "when": "call",
+            "outcome": "skipped",
+            "wasxfail": difference.describe(),
+            "user_properties": [[report_render.META, {**meta, "case": case, "order": order}]],
+        }
+        for order, case in enumerate(cases)
+    ]
+    markdown = report_render.markdown(report_render.results_from_reports(reports), {}, {})
+    assert markdown.count(difference.observed) == markdown.count(difference.source) == 1
+    known = section(markdown, "## Known differences")
+    assert f"**`{difference.id}`** (when: backend tensorflow): {difference.observed}" in known
+    assert f"3 cases: {', '.join(f'`{case}`' for case in cases)}" in known
+    rows = [line for line in section(markdown, "### A claim.").splitlines() if line.startswith("| `")]
+    assert rows == [f"| {', '.join(f'`{case}`' for case in cases)} | xfailed: known difference `{difference.id}` |  |"]
+
+
+def test_cases_that_differ_only_in_their_largest_differences_share_a_row_and_failures_keep_theirs():
+    """Passing cases whose observations differ only in their numbers are one row, showing the largest
+    ("<= " where they differ); a failing case keeps its own row and its message below the table."""
+    differences = [0.0, 1e-7, 3e-7]
+    meta = {"module": "test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
+
+    def report(order, case, difference, outcome="passed", **extra):
+        observation = ["h against the reference", {"shape": [2, 5], "max_abs_difference": difference}]
+        properties = [[report_render.META, {**meta, "case": case, "order": order}], observation]
+        return {"$report_type": "TestReport", "nodeid": f"test_x.py::test_x[{case}]", "when": "call", "outcome": outcome, "user_properties": properties, **extra}
+
+    reports = [report(order, f"case{order}", difference) for order, difference in enumerate(differences)]
+    reports.append(report(3, "broken", 1.0, "failed", longrepr={"reprcrash": {"message": "AssertionError: off by one"}}))
+    claim = section(report_render.markdown(report_render.results_from_reports(reports), {}, {}), "### A claim.")
+    largest = report_render.describe_number(max(differences))
+    passing = ", ".join(f"`case{order}`" for order in range(len(differences)))
+    rows = [line for line in claim.splitlines() if line.startswith("| `")]
+    assert rows == [
+        f"| {passing} | passed | h against the reference: (2, 5), max abs difference <= {largest} |",
+        "| `broken` | **failed** (below) | h against the reference: (2, 5), max abs difference 1 |",
+    ]
+    assert "**`broken` failed:**\n\n```text\nAssertionError: off by one\n```" in claim

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from keras_rnn_spec import report_render
+from keras_rnn_spec import differences, report_render
+from notebook_examples import assert_first_screen_shows, drawn_from, picture_values, synthetic_example
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,6 +155,24 @@ def test_the_notebook_example_prints_what_the_report_shows(default_report):
     assert result["printed"].rstrip("\n") == printed.rstrip("\n")
 
 
+def test_the_first_screen_answers_with_the_runs_own_numbers(default_run):
+    """The default run's report opens, in its first 40 lines, with what the four configurations returned,
+    the picture's link and the first sample's numbers, as the run recorded the notebook example; the
+    picture beside the report is drawn from the same numbers."""
+    example = report_render.notebook_example(default_run.results)
+    assert example is not None, "the default run recorded no notebook example"
+    assert_first_screen_shows(default_run.report.splitlines()[:40], example, "spec-returns.svg")
+    assert picture_values(default_run.picture) == drawn_from(example)
+
+
+def test_no_known_difference_is_stated_twice(default_run):
+    """Each known difference's text is in the report once at most; the cases it applies to name it by id."""
+    stated = {d.id: default_run.report.count(report_render.prose(d.observed)) for d in differences.load()}
+    assert not {identifier: times for identifier, times in stated.items() if times > 1}
+    if any(result.outcome == "xfailed" for result in default_run.results):
+        assert any(stated.values()), "the run had expected failures and the report states no known difference"
+
+
 REFUSAL_CHAPTERS = ("Chapter 16:", "Chapter 18:", "Chapter 21:")
 RAISED = re.compile(r"raised at step (build|call): [\w.]+: \S")
 
@@ -185,8 +204,7 @@ def rendered(observations) -> str:
 def test_the_opening_is_left_out_when_the_notebook_example_did_not_run():
     """A run that did not record the notebook example (a selection) has no opening section, and no placeholder."""
     assert "notebook's example" not in rendered([])
-    example = {"code": "print(1)", "printed": "1", "equalities": [["one is one", "1 - 1", 0.0]]}
-    text = rendered([[report_render.NOTEBOOK_EXAMPLE, example]])
+    text = rendered([[report_render.NOTEBOOK_EXAMPLE, synthetic_example()]])
     assert "## The notebook's example, computed by this run" in text
     assert "```python\nprint(1)\n```" in text and "```text\n1\n```" in text and "- one is one: `1 - 1` = 0" in text
 

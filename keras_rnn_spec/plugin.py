@@ -28,6 +28,8 @@ DEFAULT_REPORT = "reports/spec.md"
 # unexpected pass; the expected failures (known differences) are counted in their own end-of-run
 # section instead, one line each, and -ra lists them one by one. pytest's default is "fE".
 PYTEST_REPORT_CHARS, SUMMARY_CHARS = "fE", "fEsX"
+WORKER_DIST = "keras_rnn_spec_dist"
+WORKERS = 2  # the machine the spec's budgets are set for has 2 cores (README)
 BACKENDS = ("tensorflow", "jax", "torch")  # the Keras 3 backends the spec is run on (README)
 LAYERS_FORM = (
     "--rnn-spec-layers (or SPEC_LAYERS) must be package.module:ATTRIBUTE, naming a "
@@ -157,6 +159,40 @@ def subject_problem() -> str:
         # Keras 3's "Unable to import backend : NAME"
         return f"KERAS_BACKEND={backend} is not a backend Keras has ({error}): set one of {', '.join(BACKENDS)}"
     return ""
+
+
+def runs_the_whole_spec(config) -> bool:
+    """Whether the run's paths are the spec's folder or, in a clone, a folder above it (whatever -k or -m
+    then selects), not a chapter or a test of it."""
+    paths = arg_paths(config)
+    return bool(paths) and all(path == PACKAGE_DIR or (path in PACKAGE_DIR.parents and not installed()) for path in paths)
+
+
+@pytest.hookimpl(wrapper=True)  # before pytest-xdist reads its options in its own pytest_cmdline_main
+def pytest_cmdline_main(config):
+    """A run of the whole spec goes over WORKERS pytest-xdist workers where xdist is installed, the
+    machine has that many processors and the run names no -n (`-n 0` keeps one process; --pdb needs
+    one): each chapter on one worker, chapter 22 split by export (session.py, `worker_group`). Smaller
+    runs stay in one process, where the workers' start would cost more than they save."""
+    if hasattr(config, "workerinput"):  # a worker parses the command line again, without the options set here
+        config.option.loadgroup = config.workerinput.get(WORKER_DIST) == "loadgroup"
+    elif (
+        config.pluginmanager.hasplugin("xdist")
+        and config.option.numprocesses is None
+        and not config.option.usepdb
+        and len(os.sched_getaffinity(0)) >= WORKERS
+        and runs_the_whole_spec(config)
+    ):
+        config.option.numprocesses = WORKERS
+        if config.option.dist == "no":
+            config.option.dist = "loadgroup"
+    return (yield)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """Tell each xdist worker how the run is distributed: with loadgroup, a worker names each test's group."""
+    node.workerinput[WORKER_DIST] = node.config.option.dist
 
 
 @pytest.hookimpl(tryfirst=True)  # before any plugin opens a file (pytest-reportlog's results)

@@ -28,7 +28,7 @@ DEFAULT_REPORT = "reports/spec.md"
 # unexpected pass; the expected failures (known differences) are counted in their own end-of-run
 # section instead, one line each, and -ra lists them one by one. pytest's default is "fE".
 PYTEST_REPORT_CHARS, SUMMARY_CHARS = "fE", "fEsX"
-WORKER_DIST = "keras_rnn_spec_dist"
+SPREAD_BY_SCOPE = pytest.StashKey[bool]()  # the run was spread over workers here, by the spec's scopes
 WORKERS = 2  # the machine the spec's budgets are set for has 2 cores (README)
 BACKENDS = ("tensorflow", "jax", "torch")  # the Keras 3 backends the spec is run on (README)
 LAYERS_FORM = (
@@ -172,12 +172,11 @@ def runs_the_whole_spec(config) -> bool:
 def pytest_cmdline_main(config):
     """A run of the whole spec goes over WORKERS pytest-xdist workers where xdist is installed, the
     machine has that many processors and the run names no -n (`-n 0` keeps one process; --pdb needs
-    one): each chapter on one worker, chapter 22 split by export (session.py, `worker_group`). Smaller
+    one), split by the spec's scopes (keras_rnn_spec/scheduling.py) unless it names a --dist. Smaller
     runs stay in one process, where the workers' start would cost more than they save."""
-    if hasattr(config, "workerinput"):  # a worker parses the command line again, without the options set here
-        config.option.loadgroup = config.workerinput.get(WORKER_DIST) == "loadgroup"
-    elif (
+    if (
         config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")
         and config.option.numprocesses is None
         and not config.option.usepdb
         and len(os.sched_getaffinity(0)) >= WORKERS
@@ -185,14 +184,19 @@ def pytest_cmdline_main(config):
     ):
         config.option.numprocesses = WORKERS
         if config.option.dist == "no":
-            config.option.dist = "loadgroup"
+            config.option.dist = "loadscope"  # a scope mode, with the spec's scopes (below)
+            config.stash[SPREAD_BY_SCOPE] = True
     return (yield)
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node):
-    """Tell each xdist worker how the run is distributed: with loadgroup, a worker names each test's group."""
-    node.workerinput[WORKER_DIST] = node.config.option.dist
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own
+def pytest_xdist_make_scheduler(config, log):
+    """The spec's scopes for a run this plugin spread over workers (keras_rnn_spec/scheduling.py)."""
+    if config.stash.get(SPREAD_BY_SCOPE, False):
+        from keras_rnn_spec.scheduling import SpecScheduling
+
+        return SpecScheduling(config, log)
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)  # before any plugin opens a file (pytest-reportlog's results)

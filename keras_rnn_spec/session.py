@@ -12,7 +12,6 @@ import pytest
 
 from keras_rnn_spec import artifact_cache, catalogue, subject
 from keras_rnn_spec.cases import case_of
-from keras_rnn_spec.exporting import ISOLATED_EXPORTS
 from keras_rnn_spec.plugin import PACKAGE_DIR
 from keras_rnn_spec.report_render import claim_sentence
 from keras_rnn_spec.verify import Verify
@@ -58,25 +57,11 @@ SUBJECT_INTERNAL_WARNINGS = (
 )
 
 
-def pytest_collection_modifyitems(config, items):
-    spread = config.pluginmanager.hasplugin("xdist")
+def pytest_collection_modifyitems(items):
     for item in items:
         if PACKAGE_DIR in item.path.parents:
             for rule in SUBJECT_INTERNAL_WARNINGS:
                 item.add_marker(pytest.mark.filterwarnings(rule))
-            if spread:
-                item.add_marker(pytest.mark.xdist_group(worker_group(item)))
-
-
-def worker_group(item) -> str:
-    """Which tests one xdist worker runs together (`--dist loadgroup`): a chapter's, which share the
-    observations its process caches; chapter 22's by export, which share its artifacts, the TF Lite
-    conversions together, which share the process they run in (exporting.ISOLATED_EXPORTS)."""
-    route = getattr(getattr(item, "callspec", None) and item.callspec.params.get("case"), "route", None)
-    if route is not None:
-        return f"{item.path.name}::{'isolated' if route.export in ISOLATED_EXPORTS else route.export}"
-    layers = layers_of(item)
-    return f"layer {layers[0]}" if layers else item.path.name
 
 
 def pytest_sessionfinish(session):

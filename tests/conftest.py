@@ -26,12 +26,13 @@ EXAMPLE_LAYERS = "examples.coupled_lstm:LAYERS"
 @dataclass(frozen=True)
 class SpecRun:
     """A whole-spec run in the clone: its Markdown report, its results (report_render.Result per test)
-    the picture written beside the report ("" when none was) and its terminal output."""
+    the picture written beside the report ("" when none was), its terminal output and its workers."""
 
     report: str
     results: list
     picture: str
     terminal: str  # what the run printed
+    workers: frozenset  # the xdist workers its tests ran on (none: in one process)
 
 
 def run_whole_spec(out: Path, **environment) -> SpecRun:
@@ -45,7 +46,8 @@ def run_whole_spec(out: Path, **environment) -> SpecRun:
     picture = out / "spec-returns.svg"
     drawn = picture.read_text(encoding="utf-8") if picture.exists() else ""
     report = (out / "spec.md").read_text(encoding="utf-8")
-    return SpecRun(report, report_render.results_from_reports(records), drawn, finished.stdout)
+    workers = frozenset(record["worker_id"] for record in records if "worker_id" in record)
+    return SpecRun(report, report_render.results_from_reports(records), drawn, finished.stdout, workers)
 
 
 @pytest.fixture(scope="session")

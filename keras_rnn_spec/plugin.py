@@ -10,7 +10,10 @@ table merged with --rnn-spec-differences files) and, when a report path is given
 the `spec_report` ini option as the repository's pytest.ini sets it), the report.
 
 A run that selects the spec leaves the user's own warning filters and Hypothesis profile as they are:
-the spec's property claims carry their Hypothesis settings themselves.
+the spec's property claims carry their Hypothesis settings themselves, and its tests the filters of
+the subject's internal warnings (session.py). Before that, a subject the environment cannot give is
+refused in one line, the run gets a clone's short summary where the user chose none, and a run of the
+whole spec goes over two xdist workers where it can (`pytest_cmdline_main`).
 """
 
 import contextlib

@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ElementTree
 import numpy as np
 import pytest
 
+from keras_rnn_spec import report_render
+
 FLAGS = [(False, False), (True, False), (False, True), (True, True)]
 
 
@@ -66,3 +68,17 @@ def drawn_from(example: dict) -> dict[str, float]:
     sample = example["sample"]
     values = {f"sequence[0, {t}][{u}]": v for t, row in enumerate(sample["sequence"]) for u, v in enumerate(row)}
     return {**values, **{f"{name}[{u}]": v for name in ("h", "c") for u, v in enumerate(sample[name])}}
+
+
+def rendered(observations: list, picture: str = "") -> str:
+    """The report of a one-test run that recorded `observations` (its user properties besides its
+    metadata), with `picture` as the picture's file name."""
+    meta = {"module": "test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
+    report = {
+        "$report_type": "TestReport",
+        "nodeid": "test_x.py::test_x",
+        "when": "call",
+        "outcome": "passed",
+        "user_properties": [[report_render.META, meta], *observations],
+    }
+    return report_render.markdown(report_render.results_from_reports([report]), {"python": "3"}, {}, picture=picture)

@@ -20,7 +20,7 @@ import pytest
 # would drop them, and none of them can be loaded twice in a process (numpy refuses, TensorFlow aborts).
 from keras_rnn_spec import report_render, subject  # noqa: F401
 from keras_rnn_spec.differences import Difference
-from notebook_examples import assert_first_screen_shows, drawn_from, picture_values, synthetic_example
+from notebook_examples import assert_first_screen_shows, drawn_from, picture_values, rendered, synthetic_example
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -452,26 +452,12 @@ def test_an_export_route_that_runs_names_the_steps_it_passed(tmp_path):
     assert "the  step" not in markdown
 
 
-def rendered_with(example: dict, picture: str = "spec-returns.svg") -> str:
-    """The report of a one-test run that recorded `example` as the notebook example."""
-    meta = {"module": "test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
-    report = {
-        "$report_type": "TestReport",
-        "nodeid": "test_x.py::test_x",
-        "when": "call",
-        "outcome": "passed",
-        "user_properties": [[report_render.META, meta], [report_render.NOTEBOOK_EXAMPLE, example]],
-    }
-    results = report_render.results_from_reports([report])
-    return report_render.markdown(results, {"python": "3"}, {}, picture=picture)
-
-
 def test_the_first_screen_answers_with_the_four_configurations_the_numbers_and_the_picture():
     """Before the environment, within its first 40 lines, the report shows what each of the four
     configurations returned, the picture's link and the first sample's numbers: the sequence step by
     step, its last step beside the output and h, and c."""
     example = synthetic_example()
-    lines = rendered_with(example).splitlines()
+    lines = rendered([[report_render.NOTEBOOK_EXAMPLE, example]], picture="spec-returns.svg").splitlines()
     first_screen = lines[: lines.index("## Environment")]
     assert len(first_screen) <= 40, "\n".join(first_screen)
     assert_first_screen_shows(first_screen, example, "spec-returns.svg")

@@ -18,7 +18,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from keras_rnn_spec import differences, report_render
-from notebook_examples import assert_first_screen_shows, drawn_from, picture_values, synthetic_example
+from notebook_examples import assert_first_screen_shows, drawn_from, picture_values, rendered, synthetic_example
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -186,19 +186,6 @@ def test_refusals_show_the_exception_they_observed(default_report):
     assert refusals
     silent = [claim.partition("\n")[0] for claim in refusals if not RAISED.search(claim)]
     assert not silent, "refusal claims whose report does not show the exception:\n" + "\n".join(silent)
-
-
-def rendered(observations) -> str:
-    """The report of a one-test run that recorded `observations`."""
-    meta = {"module": "keras_rnn_spec/test_x.py", "chapter": 1, "chapter_title": "x", "test": "test_x", "claim": "A claim."}
-    report = {
-        "$report_type": "TestReport",
-        "nodeid": "keras_rnn_spec/test_x.py::test_x",
-        "when": "call",
-        "outcome": "passed",
-        "user_properties": [[report_render.META, meta], *observations],
-    }
-    return report_render.markdown(report_render.results_from_reports([report]), {}, {})
 
 
 def test_the_opening_is_left_out_when_the_notebook_example_did_not_run():

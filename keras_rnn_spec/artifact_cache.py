@@ -13,6 +13,7 @@ cannot be read, and a cache that cannot be written (an unwritable folder, a full
 the run exports without it.
 """
 
+import functools
 import hashlib
 import importlib.metadata
 import inspect
@@ -38,6 +39,7 @@ KERAS_MODULES = ("keras.", "tf_keras.", "keras_core.")
 EXPORT_CODE = Path(__file__).resolve().with_name("exporting.py")
 
 
+@functools.cache  # the same for every export of a run
 def package_versions() -> dict[str, str]:
     found = {"python": platform.python_version(), "backend": backend_name()}
     for name in SHAPING_PACKAGES:

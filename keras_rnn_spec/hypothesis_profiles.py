@@ -21,15 +21,18 @@ PROFILES = {
 }
 
 
+def chosen() -> str:
+    return os.environ.get(VARIABLE, DEFAULT)
+
+
 def profile_problem() -> str:
     """One line naming the variable, its value and the profiles there are, or "" when it names one."""
-    chosen = os.environ.get(VARIABLE, DEFAULT)
-    if chosen in PROFILES:
+    if chosen() in PROFILES:
         return ""
-    return f"{VARIABLE}={chosen} is not a profile of the spec: set one of {', '.join(PROFILES)}, or unset it for {DEFAULT}"
+    return f"{VARIABLE}={chosen()} is not a profile of the spec: set one of {', '.join(PROFILES)}, or unset it for {DEFAULT}"
 
 
 def spec_settings() -> settings:
     """The chosen profile's settings; deadline None: a first call traces a graph, seconds, not a
     performance fault."""
-    return settings(deadline=None, print_blob=True, **PROFILES[os.environ.get(VARIABLE, DEFAULT)])
+    return settings(deadline=None, print_blob=True, **PROFILES[chosen()])

@@ -12,6 +12,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape as escape_xml
 
 META = "spec"  # the user property that carries a test's metadata
 
@@ -511,7 +512,7 @@ def returns_picture(example: dict) -> str:
                 ("returns " + ", ".join(name.split()[-1] for name in entry["names"]), 'fill="#555"'),
             ]
         ):
-            out.append(f'<text x="10" y="{strip_y + 8 + line * 16}" {style}>{_escape_xml(text)}</text>')
+            out.append(f'<text x="10" y="{strip_y + 8 + line * 16}" {style}>{escape_xml(text)}</text>')
         for step, column in enumerate(sequence):
             x = LEFT + step * step_w
             returned = flags["return_sequences"] or step == steps - 1
@@ -533,17 +534,13 @@ def returns_picture(example: dict) -> str:
                 dashed = ' stroke-dasharray="4 2"' if key == "c" else ""
                 out.append(f'<rect x="{x - 2}" y="{strip_y - 2}" width="{UNIT_W + 4}" height="{strip_h + 4}" fill="none" '
                            f'stroke="black" stroke-width="2"{dashed}/>')
-                out.append(f'<text x="{x + UNIT_W / 2}" y="{strip_y - 6}" text-anchor="middle">{_escape_xml(name)}</text>')
+                out.append(f'<text x="{x + UNIT_W / 2}" y="{strip_y - 6}" text-anchor="middle">{escape_xml(name)}</text>')
                 note = "= last step" if key == "h" else "cell state"
                 out.append(f'<text x="{x + UNIT_W / 2}" y="{strip_y + strip_h + 13}" font-size="9" text-anchor="middle">{note}</text>')
     legend_y = height - 12
     out.append(f'<text x="10" y="{legend_y}" fill="#555">colour: blue negative, white 0, red positive; full colour at |value| = '
                f'{describe_number(scale)}</text>')
     return "\n".join([*out, "</svg>", ""])
-
-
-def _escape_xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _notebook_example(example: dict) -> list[str]:

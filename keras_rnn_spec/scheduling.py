@@ -30,5 +30,9 @@ def scope_of(nodeid: str, layer_names: list[str]) -> str:
 class SpecScheduling(LoadScopeScheduling):
     """xdist's scope scheduling over the spec's scopes (`scope_of`)."""
 
+    def __init__(self, config, log=None):
+        super().__init__(config, log)
+        self.layer_names = [str(layer) for layer in catalogue.LAYERS]
+
     def _split_scope(self, nodeid: str) -> str:
-        return scope_of(nodeid, [str(layer) for layer in catalogue.LAYERS])
+        return scope_of(nodeid, self.layer_names)

@@ -27,6 +27,12 @@ ENVIRONMENTS = {
     # where pip is given PyTorch's CPU index, the CPU-only build (README, "Every release and backend").
     "keras3-jax": (["keras==3.15.1", "jax==0.10.2"], {"KERAS_BACKEND": "jax"}, ["keras3"]),
     "keras3-torch": (["keras==3.15.1", "torch==2.13.0"], {"KERAS_BACKEND": "torch"}, ["keras3"]),
+    # The default install with JAX and PyTorch beside TensorFlow (requirements-all-frameworks.txt), once
+    # per backend: what a hosted notebook or a team with a second backend has.
+    **{
+        f"all-frameworks-{backend}": (["-r", "requirements-all-frameworks.txt"], {"KERAS_BACKEND": backend}, ["keras3", "all-frameworks"])
+        for backend in ("tensorflow", "jax", "torch")
+    },
 }
 
 
@@ -51,6 +57,8 @@ EXPORT_PACKAGES = {
     "tf2.21-tf-keras": [*RUNTIMES, "onnx==1.23.2"],
     "keras3-jax": ["jax2onnx==0.17.1", "onnxruntime==1.32.0", "onnx==1.23.2", "openvino==2026.4.1", "ai-edge-litert==2.3.0"],
     "keras3-torch": ["onnxscript==0.7.2", "onnxruntime==1.32.0", "onnx==1.23.2", "openvino==2026.4.1", "ai-edge-litert==2.3.0", "scipy==1.17.1"],
+    # requirements-all-frameworks.txt has every runtime but litert-torch (0.95 GB: format="litert" on torch skips).
+    **{f"all-frameworks-{backend}": [] for backend in ("tensorflow", "jax", "torch")},
 }
 
 
@@ -73,7 +81,7 @@ def _spec_session(name: str, packages: list[str], variables: dict[str, str]):
             env={"SPEC_ENVIRONMENT": name, **variables},
         )
 
-    run_spec.__doc__ = f"The spec on {' + '.join(packages)}" + (f" with {variables}" if variables else "")
+    run_spec.__doc__ = f"The spec on pip install {' '.join(packages)}" + (f" with {variables}" if variables else "")
     return run_spec
 
 

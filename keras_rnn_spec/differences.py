@@ -3,9 +3,9 @@
 The table is keras_rnn_spec/known_differences.toml (the ini option `known_differences` names another, as the
 self-tests do). Each entry names the behaviour, the tests it concerns (fnmatch patterns on pytest
 node ids), the condition under which it holds (a PEP 440 range on the Keras version, the backend,
-the device; for the export chapter also a range on the TensorFlow version, whose converters it
-runs, and OpenVINO's default CPU inference precision on this machine), what is observed, and a
-source. Two kinds:
+the device, the packages installed beside the subject; for the export chapter also a range on the
+TensorFlow or JAX version, whose converters it runs, and OpenVINO's default CPU inference precision
+on this machine), what is observed, and a source. Two kinds:
 
 - "xfail": the subject gets the claim wrong. The claim still runs, marked as a strict xfail whose
   reason is the entry, so the finding is reported on every run and an unexpected pass fails.
@@ -13,13 +13,14 @@ source. Two kinds:
   reads its expectation with the `known` fixture: `known.value(default)`.
 
 Outside the export chapter, entries are matched against the Keras version and backend, never the
-TensorFlow version alone. This module is a pytest plugin (listed in conftest.py): it applies the xfails at collection and
+TensorFlow or JAX version alone. This module is a pytest plugin (listed in conftest.py): it applies the xfails at collection and
 reports, at the end of the run, which entries applied to how many of the tests that ran and, after
 a collection of the whole suite on Keras' own layers, which entries match no test (stale): any
 narrower run leaves tests out, and an entry matching none of them says nothing about the entry.
 """
 
 import fnmatch
+import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,8 @@ from keras_rnn_spec import exporting, selection, subject
 TABLE = Path(__file__).with_name("known_differences.toml")
 TABLE_INI = "known_differences"
 TABLE_KEY = pytest.StashKey[list]()
-CONDITIONS = ("keras", "backend", "device", "tensorflow", "openvino_precision")
+CONDITIONS = ("keras", "backend", "device", "installed", "tensorflow", "jax", "openvino_precision")
+VERSION_RANGES = ("keras", "tensorflow", "jax")  # conditions that are PEP 440 ranges
 REQUIRED = ("id", "behaviour", "tests", "when", "observed", "source")
 WORKER_OUTPUT_KEY = "known_differences_summary"
 
@@ -55,7 +57,10 @@ class Difference:
     def holds_for(self, current: dict) -> bool:
         """Whether the entry's condition is true of the current subject."""
         for key, wanted in self.when.items():
-            if key in ("keras", "tensorflow"):
+            if key == "installed":
+                if any(version_of(name) == "none" for name in wanted):
+                    return False
+            elif key in VERSION_RANGES:
                 if current[key] == "none" or Version(current[key]) not in SpecifierSet(wanted):
                     return False
             elif current[key] != wanted:
@@ -66,7 +71,7 @@ class Difference:
         return any(fnmatch.fnmatchcase(nodeid, pattern) for pattern in self.tests)
 
     def describe(self) -> str:
-        condition = ", ".join(f"{k} {v}" for k, v in self.when.items()) or "always"
+        condition = ", ".join(f"{', '.join(v)} installed" if k == "installed" else f"{k} {v}" for k, v in self.when.items()) or "always"
         return f"known difference {self.id} ({condition}): {self.observed} [source: {self.source}]"
 
 
@@ -76,6 +81,9 @@ def load(path: Path = TABLE) -> list[Difference]:
         unknown = set(entry.get("when", {})) - set(CONDITIONS)
         if unknown or entry.get("kind", "xfail") not in ("xfail", "expect"):
             raise ValueError(f"{path.name}: entry {entry.get('id')!r} has an unknown condition or kind")
+        installed = entry.get("when", {}).get("installed", [])
+        if not isinstance(installed, list) or not all(isinstance(name, str) for name in installed):
+            raise ValueError(f"{path.name}: entry {entry.get('id')!r}: `installed` is a list of distribution names, as pip spells them")
         missing = [name for name in REQUIRED if name not in entry]
         extra = sorted(set(entry) - {*REQUIRED, "kind", "value"})
         if missing or extra:
@@ -83,9 +91,11 @@ def load(path: Path = TABLE) -> list[Difference]:
     return [Difference(**{**entry, "tests": tuple(entry["tests"])}, table=path.name) for entry in entries]
 
 
-def tensorflow_version() -> str:
+@functools.cache
+def version_of(distribution: str) -> str:
+    """The version of pip's distribution `distribution` (tensorflow, torch, jax ...), imported or not; "none" when not installed."""
     try:
-        return metadata.version("tensorflow")
+        return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "none"
 
@@ -95,9 +105,11 @@ PROBES = {
     "keras": lambda: subject.KERAS_VERSION,
     "backend": subject.backend_name,
     "device": lambda: "GPU" if any(d.startswith("GPU") for d in subject.devices()) else "CPU",
-    # The export chapter's converters are TensorFlow's (TFLiteConverter, SavedModel, tf2onnx's graphs),
-    # whatever the Keras: there, and only there, an entry may name the TensorFlow version.
-    "tensorflow": tensorflow_version,
+    # The export chapter's converters are TensorFlow's (TFLiteConverter, SavedModel, tf2onnx's graphs)
+    # and JAX's (jax2tf, under Keras' exports on JAX), whatever the Keras: there, and only there, an
+    # entry may name the TensorFlow or JAX version.
+    "tensorflow": lambda: version_of("tensorflow"),
+    "jax": lambda: version_of("jax"),
     "openvino_precision": exporting.openvino_precision,
 }
 

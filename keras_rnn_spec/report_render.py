@@ -32,6 +32,8 @@ RANK = {"passed": 0, "xpassed": 1, "skipped": 2, "xfailed": 2, "failed": 3, "err
 ENVIRONMENT_LABELS = {
     "python": "Python",
     "tensorflow": "TensorFlow",
+    "jax": "JAX",
+    "torch": "PyTorch",
     "keras": "Keras",
     "backend": "backend",
     "devices": "devices",

@@ -14,7 +14,9 @@ import subprocess
 
 # Relative to the repository root. A change anywhere else (results/, docs/, README.md, tests/,
 # benchmarks/, tools/) cannot change what a run of the spec observes.
-SUITE_PATHS = ("keras_rnn_spec", "conftest.py", "pytest.ini", "requirements.txt", "requirements-suite.txt", "noxfile.py")
+SUITE_PATHS = (
+    "keras_rnn_spec", "conftest.py", "pytest.ini", "requirements.txt", "requirements-suite.txt", "requirements-all-frameworks.txt", "noxfile.py",
+)
 UNKNOWN = "unknown"
 DIRTY = "-dirty"
 

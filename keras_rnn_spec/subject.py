@@ -7,6 +7,7 @@ TensorFlow 2.16 and later, and `KERAS_BACKEND` selects the Keras 3 backend.
 
 import os
 import platform
+from importlib import metadata
 
 # TensorFlow's C++ log (CUDA probing on machines without a GPU) would bury the report header;
 # Python exceptions are unaffected.
@@ -56,6 +57,13 @@ def versions() -> dict[str, str]:
         found["tensorflow"] = tf.__version__
     except ImportError:
         found["tensorflow"] = "not installed"
+    # The other backends' frameworks, installed beside the subject or not: each can change what an
+    # export does (Keras picks its exporter by what is importable), so a result names them.
+    for framework in ("jax", "torch"):
+        try:
+            found[framework] = metadata.version(framework)
+        except metadata.PackageNotFoundError:
+            found[framework] = "not installed"
     found["devices"] = ", ".join(devices()) or "none found"
     return found
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tools import budgets
+from tools.outputs import write_block
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ROW = re.compile(r"^\| (.+) \| (\d+) s \| ([\d, ]+) \| (\d+) s \|$", re.MULTILINE)
@@ -48,9 +49,9 @@ def test_writing_needs_the_markers(tmp_path):
     """--write into a file without the two markers is refused in one line, and the file is left as it was."""
     readme = tmp_path / "README.md"
     readme.write_text("# no block\n")
-    with pytest.raises(SystemExit, match="no budget block"):
-        budgets.write(readme, "table")
+    with pytest.raises(SystemExit, match="no block"):
+        write_block(readme, "table", budgets.BEGIN, budgets.END)
     assert readme.read_text() == "# no block\n"
     readme.write_text(f"before\n{budgets.BEGIN}\nold\n{budgets.END}\nafter\n")
-    budgets.write(readme, budgets.BEGIN + "\nnew\n" + budgets.END)
+    write_block(readme, budgets.BEGIN + "\nnew\n" + budgets.END, budgets.BEGIN, budgets.END)
     assert readme.read_text() == f"before\n{budgets.BEGIN}\nnew\n{budgets.END}\nafter\n"

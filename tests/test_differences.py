@@ -137,6 +137,34 @@ def test_a_table_with_an_unknown_kind_stops_the_run_before_it_starts(suite):
     result.stderr.fnmatch_lines(["ERROR: known differences table *table.toml: *'gated-layers-differ' has an unknown condition or kind"])
 
 
+NOT_INSTALLED_HERE = """
+[[difference]]
+id = "needs-a-package-absent-here"
+kind = "expect"
+behaviour = "An entry that needs a distribution this environment does not have"
+tests = ["test_one.py::test_claim[[]SimpleRNN[]]"]
+when = { installed = ["pytest", "no-such-distribution-here"] }
+value = "changed"
+observed = "never applied here: the claim on SimpleRNN would fail"
+source = "this self-test"
+"""
+
+
+def test_an_entry_naming_installed_packages_applies_only_where_all_of_them_are(suite):
+    """`installed` holds when every distribution it names is installed, and the entry's condition says which."""
+    suite.makefile(".toml", table=TABLE.replace("when = {}", 'when = { installed = ["pytest"] }', 1) + NOT_INSTALLED_HERE)
+    result = suite.runpytest_inprocess("chapters/test_one.py")
+    result.assert_outcomes(passed=4)
+    assert section(result) == [APPLIED_TO_BOTH.replace("(always)", "(pytest installed)")]
+
+
+def test_an_installed_condition_that_is_not_a_list_stops_the_run_before_it_starts(suite):
+    suite.makefile(".toml", table=TABLE.replace("when = {}", 'when = { installed = "pytest" }', 1))
+    result = suite.runpytest_inprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: known differences table *table.toml: entry 'gated-layers-differ': `installed` is a list of distribution names*"])
+
+
 def test_every_entry_of_the_table_matches_a_test_of_the_whole_suite():
     """The real table against the real suite's collection, on Keras' own layers."""
     environment = {name: value for name, value in os.environ.items() if name != "SPEC_LAYERS"}

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import budgets
+from tools import budgets, environment_sizes
+from tools.outputs import generated_block
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -38,12 +39,17 @@ def relative_links(page: Path) -> list[str]:
     return targets
 
 
+def written_by_hand(text: str) -> str:
+    """A page without the tables that tools write into it."""
+    for tool in (budgets, environment_sizes):
+        text = generated_block(tool.BEGIN, tool.END).sub("", text)
+    return text
+
+
 def test_the_readme_is_a_page_a_user_reads():
     """README.md holds at most MAX_README_WORDS words written by hand (counted as `wc -w` counts them;
-    the budget table, which tools/budgets.py writes, is left out)."""
-    text = README.read_text(encoding="utf-8")
-    generated = re.compile(re.escape(budgets.BEGIN) + ".*?" + re.escape(budgets.END), re.DOTALL)
-    words = len(generated.sub("", text).split())
+    the tables that tools/budgets.py and tools/environment_sizes.py write are left out)."""
+    words = len(written_by_hand(README.read_text(encoding="utf-8")).split())
     assert words <= MAX_README_WORDS, (
         f"README.md has {words} words, more than {MAX_README_WORDS}: move what maintainers need to a page under docs/"
     )
@@ -73,13 +79,13 @@ def copied_figures(text: str) -> list[str]:
     return COPIED_FIGURE.findall(text)
 
 
-WRITTEN_BY_HAND = [page for page in pages() if page.name not in GENERATED] + [ROOT / "requirements.txt"]
+WRITTEN_BY_HAND = [page for page in pages() if page.name not in GENERATED] + [ROOT / "requirements.txt", ROOT / "requirements-all-frameworks.txt"]
 
 
 @pytest.mark.parametrize("page", WRITTEN_BY_HAND, ids=lambda page: page.relative_to(ROOT).as_posix())
 def test_no_page_copies_a_run_count_or_an_install_size(page):
-    """README.md, the hand-written pages of docs/ and requirements.txt copy no run count and no install size."""
-    assert not copied_figures(page.read_text(encoding="utf-8"))
+    """README.md, the hand-written pages of docs/ and the requirements copy no run count and no install size."""
+    assert not copied_figures(written_by_hand(page.read_text(encoding="utf-8")))
 
 
 def test_the_figure_check_finds_the_old_readmes_figures():

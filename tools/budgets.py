@@ -14,13 +14,14 @@ that reports/ keeps the user's own.
 import argparse
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from tools.outputs import write_block
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- budgets: written by python -m tools.budgets --write README.md -->", "<!-- end of budgets -->"
@@ -80,14 +81,6 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}"
 
 
-def write(readme: Path, block: str) -> None:
-    text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
-    if not pattern.search(text):
-        raise SystemExit(f"--write {readme}: no budget block ({BEGIN} ... {END}) to replace: add the two markers where the table goes")
-    readme.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.budgets", description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", metavar="README", type=Path, help="replace the budget block of this file")
@@ -106,7 +99,7 @@ def main(argv=None) -> None:
 
 def record(readme: Path | None, block: str) -> None:
     if readme:
-        write(readme, block)
+        write_block(readme, block, BEGIN, END)
     print(block, flush=True)
 
 

@@ -251,7 +251,7 @@ def render(runs: list[Run], revision: str) -> str:
         ran_there = ", ".join(run.name for run in runs if run.revision == old)
         lines += [f"{prose(ran_there)} ran at `{old}`: the same suite (no file of it differs from `{revision}`).", ""]
     lines += ["## Environments", ""]
-    labels = ["python", "numpy", "tensorflow", "keras", "backend", "devices"]
+    labels = ["python", "numpy", "tensorflow", "jax", "torch", "keras", "backend", "devices"]
     lines += table(["environment", *labels], [[cell(run.name), *(cell(str(run.environment.get(k, ""))) for k in labels)] for run in runs])
     header = ["ch.", "claim", *map(cell, names)]
     lines += ["## Claims that differ between environments", ""]

@@ -1,7 +1,9 @@
-"""The check a command-line tool makes on each path it will write, before it writes anything
-(tools/compatibility.py's --output, benchmarks/report.py's --markdown and --plot)."""
+"""What the command-line tools write: the check each makes on a path before it writes anything
+(tools/compatibility.py's --output, benchmarks/report.py's --markdown and --plot), and the generated
+blocks of the README (tools/budgets.py, tools/environment_sizes.py)."""
 
 import os
+import re
 from pathlib import Path
 
 
@@ -18,3 +20,17 @@ def output_problem(path: Path) -> str | None:
     if not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
         return f"no permission to write in {folder}: name a path in a folder you can write in"
     return None
+
+
+def generated_block(begin: str, end: str) -> re.Pattern:
+    """A tool's block in a page, from its first marker to its last."""
+    return re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
+
+
+def write_block(page: Path, block: str, begin: str, end: str) -> None:
+    """Replace the block between the markers `begin` and `end` of `page` (the markers included) with `block`."""
+    text = page.read_text(encoding="utf-8")
+    pattern = generated_block(begin, end)
+    if not pattern.search(text):
+        raise SystemExit(f"--write {page}: no block ({begin} ... {end}) to replace: add the two markers where the table goes")
+    page.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")

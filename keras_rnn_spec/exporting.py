@@ -34,7 +34,7 @@ from keras_rnn_spec.artifact_cache import ArtifactCache, artifact_key
 from keras_rnn_spec.catalogue import KERAS_OWN_LAYERS, LAYERS, SEQUENCES_STATE, STATE, Flags, RecurrentLayer
 from keras_rnn_spec.observe import Dims, inputs_for, preamble, seed_weights, seeding_code
 from keras_rnn_spec.semantics import directions_by_reference, merged, returned_by_reference
-from keras_rnn_spec.subject import KERAS_MAJOR, as_list, backend_name, keras
+from keras_rnn_spec.subject import FORK_WARNING, KERAS_MAJOR, as_list, backend_name, keras
 
 DIMS = Dims(batch=2, timesteps=10, features=3, units=5)  # the notes' sizes
 STATE_SEED = 11  # the streaming model's given states: uniform in (-1, 1)
@@ -244,13 +244,15 @@ class Route:
 
 def quietly(function, *args, **kwargs):
     """Exporters and runtimes print progress to stdout and the log, and warn about their own internals
-    (tf2onnx: numpy's np.object FutureWarning), which pytest.ini would turn into errors: none of it is
-    about the claims, so it is silenced while they run."""
+    (tf2onnx: numpy's np.object FutureWarning; jax2tf: deprecated arguments Keras passes), which
+    pytest.ini would turn into errors: none of it is about the claims, so it is silenced while they
+    run. All but JAX's warning that the process forks (subject.FORK_WARNING), which stays an error."""
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            warnings.filterwarnings("error", message=FORK_WARNING, category=RuntimeWarning)
             return function(*args, **kwargs)
     finally:
         logging.disable(previous)

@@ -62,6 +62,7 @@ def pytest_collection_modifyitems(items):
         if PACKAGE_DIR in item.path.parents:
             for rule in SUBJECT_INTERNAL_WARNINGS:
                 item.add_marker(pytest.mark.filterwarnings(rule))
+            item.add_marker(pytest.mark.filterwarnings(f"error:{subject.FORK_WARNING}:RuntimeWarning"))  # added last: it wins
 
 
 def pytest_sessionfinish(session):

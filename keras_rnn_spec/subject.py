@@ -20,6 +20,13 @@ else:
 
 import numpy as np
 
+# JAX warns when a process that has started it forks ("os.fork() was called. os.fork() is incompatible
+# with multithreaded code, and JAX is multithreaded, so this will likely lead to a deadlock."). The
+# spec starts its processes by spawn or subprocess, never by fork, so a fork is a defect of the suite:
+# this warning stays an error in every claim (session.py) and while converters run (exporting.quietly),
+# whatever else is filtered.
+FORK_WARNING = r"os\.fork\(\) was called"
+
 KERAS_VERSION = keras.__version__
 KERAS_MAJOR = int(KERAS_VERSION.split(".")[0])
 

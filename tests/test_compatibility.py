@@ -398,21 +398,34 @@ def test_check_fails_when_the_document_differs_from_the_merge(checked, capsys):
     )
 
 
-def test_check_fails_when_the_spec_claims_differ_from_the_results(checked, repository, capsys):
-    """--check fails with a line per claim added, removed or reworded in keras_rnn_spec/ since the results were run."""
+def test_check_fails_when_claims_were_added_or_removed_since_the_results(checked, repository, capsys):
+    """--check fails with a line per claim (module and function) added or removed in keras_rnn_spec/ since the results were run."""
     results, _ = checked
-    reworded = SPEC_OF_TWO_CLAIMS.replace("Sentence one.", "Sentence one, reworded.").partition("\n\n\ndef test_two")[0]
-    (repository / "keras_rnn_spec" / "test_a.py").write_text(reworded)
+    (repository / "keras_rnn_spec" / "test_a.py").write_text(SPEC_OF_TWO_CLAIMS.partition("\n\n\ndef test_two")[0])
     (repository / "keras_rnn_spec" / "test_b.py").write_text('def test_new():\n    """A new claim."""\n\n\ndef helper():\n    pass\n')
 
     assert check(results, capsys) == (
         1,
         [
-            "test_a.py::test_one: the results say 'Sentence one.', the spec now says 'Sentence one, reworded.': rerun the matrix",
             "test_b.py::test_new: a claim of the spec in no results file ('A new claim.'): rerun the matrix",
             "test_a.py::test_two: in the results but no longer in the spec ('Sentence two.'): rerun the matrix",
         ],
     )
+
+
+def test_a_reworded_sentence_needs_the_document_regenerated_not_the_matrix_rerun(checked, repository, capsys):
+    """A claim is its function: after its sentence is reworded, --check asks for the document anew, which reads as the spec now words it."""
+    results, document = checked
+    (repository / "keras_rnn_spec" / "test_a.py").write_text(SPEC_OF_TWO_CLAIMS.replace("Sentence one.", "Sentence one, reworded."))
+
+    assert check(results, capsys) == (
+        1,
+        [f"{document}: differs from the merge of the given results files: regenerate it (the same command with "
+         f"--output {document} instead of --check)"],
+    )
+    compatibility.main([str(results), "--output", str(document)])
+    assert "Sentence one, reworded." in document.read_text() and "Sentence one." not in document.read_text()
+    assert check(results, capsys) == (0, ["up to date: 1 results files, the claims of keras_rnn_spec/"])
 
 
 def test_check_notes_suite_changes_that_leave_the_claims_alone(checked, repository, capsys):

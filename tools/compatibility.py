@@ -14,7 +14,10 @@ nothing is written.
 
 The document: the environments, the claims whose verdict is not the same `pass N` everywhere, the
 full table (a row per claim, a column per environment), and each known difference that applied,
-once, with the environments it applied to. It depends only on the inputs, so regenerating it from
+once, with the environments it applied to. A claim is its module and function (test_flags.py,
+test_x), worded as the checkout's keras_rnn_spec/ words it now: rewording a claim's sentence needs the
+document regenerated, not the matrix rerun; adding, renaming or removing a claim needs the rerun.
+The document depends only on the results and the claims' sentences, so regenerating it from
 committed results gives the same file; `--check` says when it has fallen behind.
 """
 
@@ -212,12 +215,14 @@ def read_runs(paths: list[Path]) -> list[Run]:
 
 
 def merge(paths: list[Path], root: Path) -> str:
-    """The compatibility matrix of the results files, with `root` the checkout whose git compares revisions."""
+    """The compatibility matrix of the results files, with `root` the checkout whose git compares
+    revisions and whose keras_rnn_spec/ gives the claims' sentences."""
     runs = read_runs(paths)
-    return render(runs, one_suite(runs, root))
+    return render(runs, one_suite(runs, root), spec_sentences(root))
 
 
-def render(runs: list[Run], revision: str) -> str:
+def render(runs: list[Run], revision: str, sentences: dict[tuple[str, str], str]) -> str:
+    """The document; a claim (module, function) reads as `sentences` words it, else as its results do."""
     names = [run.name for run in runs]
 
     # Rows: every claim of every run, in chapter order, then test order.
@@ -226,7 +231,8 @@ def render(runs: list[Run], revision: str) -> str:
         for chapter in chapters_from_results(run.results):
             for test, claim in chapter.claims.items():
                 key = (chapter.number if chapter.number is not None else 999, chapter.module, test)
-                claims.setdefault(key, (chapter, claim.sentence, {}))[2][run.name] = verdict(claim.results)
+                sentence = sentences.get((chapter.module, test), claim.sentence)
+                claims.setdefault(key, (chapter, sentence, {}))[2][run.name] = verdict(claim.results)
     order = {key: index for index, key in enumerate(claims)}  # first-seen order within a chapter
     rows, differing = [], []
     for key in sorted(claims, key=lambda k: (k[0], k[1], order[k])):
@@ -276,46 +282,38 @@ def render(runs: list[Run], revision: str) -> str:
 # --check: has the document fallen behind the results, or the results behind the spec?
 
 
-def spec_claims(root: Path) -> set[tuple[str, str, str]]:
-    """(module, test, sentence) of every claim in root/keras_rnn_spec, read without importing the modules:
-    every function named test_* in keras_rnn_spec/test_*.py, its sentence its docstring's first line (the
-    function's name without one), as keras_rnn_spec/report.py records them."""
-    found = set()
+def spec_sentences(root: Path) -> dict[tuple[str, str], str]:
+    """{(module, function): sentence} of every claim in root/keras_rnn_spec, read without importing the
+    modules: every function named test_* in keras_rnn_spec/test_*.py, its sentence its docstring's
+    first line (the function's name without one), as keras_rnn_spec/report.py records them. A claim is
+    its module and function: a sentence reworded since the results were run is the same claim."""
+    found = {}
     for path in sorted((root / "keras_rnn_spec").glob("test_*.py")):
-        module = path.name
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
-                found.add((module, node.name, claim_sentence(ast.get_docstring(node), node.name)))
+                found[(path.name, node.name)] = claim_sentence(ast.get_docstring(node), node.name)
     return found
 
 
-def results_claims(runs: list[Run]) -> set[tuple[str, str, str]]:
-    return {(r.meta["module"], r.meta["test"], r.meta.get("claim", r.meta["test"])) for run in runs for r in run.results}
+def results_sentences(runs: list[Run]) -> dict[tuple[str, str], str]:
+    return {(r.meta["module"], r.meta["test"]): r.meta.get("claim", r.meta["test"]) for run in runs for r in run.results}
 
 
 def check(paths: list[Path], document: Path, root: Path) -> list[str]:
     """The ways `document` has fallen behind (empty: it has not); prints what changed without failing."""
     runs = read_runs(paths)
     revision = one_suite(runs, root)
+    in_results, in_spec = results_sentences(runs), spec_sentences(root)
     problems = []
     regenerate = f"regenerate it (the same command with --output {document} instead of --check)"
     if not document.is_file():
         problems.append(f"{document}: no such file: {regenerate}")
-    elif document.read_text(encoding="utf-8") != render(runs, revision):
+    elif document.read_text(encoding="utf-8") != render(runs, revision, in_spec):
         problems.append(f"{document}: differs from the merge of the given results files: {regenerate}")
-    in_results, in_spec = results_claims(runs), spec_claims(root)
-    sentences = {(module, test): sentence for module, test, sentence in in_results}
-    for module, test, sentence in sorted(in_spec - in_results):
-        if (module, test) in sentences:
-            problems.append(
-                f"{module}::{test}: the results say {sentences[(module, test)]!r}, the spec now says {sentence!r}: rerun the matrix"
-            )
-        else:
-            problems.append(f"{module}::{test}: a claim of the spec in no results file ({sentence!r}): rerun the matrix")
-    spec_tests = {(module, test) for module, test, _ in in_spec}
-    for module, test, sentence in sorted(in_results):
-        if (module, test) not in spec_tests:
-            problems.append(f"{module}::{test}: in the results but no longer in the spec ({sentence!r}): rerun the matrix")
+    for module, test in sorted(in_spec.keys() - in_results.keys()):
+        problems.append(f"{module}::{test}: a claim of the spec in no results file ({in_spec[module, test]!r}): rerun the matrix")
+    for module, test in sorted(in_results.keys() - in_spec.keys()):
+        problems.append(f"{module}::{test}: in the results but no longer in the spec ({in_results[module, test]!r}): rerun the matrix")
     changes = suite_changes(root, revision, "HEAD")
     if changes is None:
         print(f"note: this checkout cannot compare the results' revision {revision} with HEAD")

@@ -20,13 +20,11 @@ import contextlib
 import importlib.util
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
-PACKAGE = "keras_rnn_spec"
-PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_REPORT = "reports/spec.md"
+from keras_rnn_spec.invocation import DEFAULT_REPORT, layers_target, report_path, runs_the_whole_spec, selects_the_spec
+
 # The short summary of a run of the spec: a line, with its reason, for every failure, error, skip and
 # unexpected pass; the expected failures (known differences) are counted in their own end-of-run
 # section instead, one line each, and -ra lists them one by one. pytest's default is "fE".
@@ -74,44 +72,6 @@ def pytest_addoption(parser):
     )
 
 
-def package_path(name: str) -> Path | None:
-    """Where --pyargs finds a module or package `name` (its folder or file), or None."""
-    try:
-        found = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
-    if found is None:
-        return None
-    if found.submodule_search_locations:
-        return Path(list(found.submodule_search_locations)[0]).resolve()
-    return Path(found.origin).resolve() if found.origin else None
-
-
-def arg_paths(config) -> list[Path]:
-    """The paths the run's arguments name (a --pyargs module by where it is), without ::selections."""
-    paths = []
-    for arg in config.args:
-        target = arg.split("::")[0]
-        found = package_path(target) if config.option.pyargs and not os.path.exists(target) else None
-        paths.append(found or (config.invocation_params.dir / target).resolve())
-    return paths
-
-
-def installed() -> bool:
-    """Whether the package runs from an installation (its folder is then never a test path's child)."""
-    return any(part in ("site-packages", "dist-packages") for part in PACKAGE_DIR.parts)
-
-
-def selects_the_spec(config) -> bool:
-    """Whether the run's arguments name the spec: its folder, a path in it, or (in a clone) a path above it."""
-    for path in arg_paths(config):
-        if path == PACKAGE_DIR or PACKAGE_DIR in path.parents:
-            return True
-        if path in PACKAGE_DIR.parents and not installed():
-            return True
-    return False
-
-
 @contextlib.contextmanager
 def captured(config):
     """Output written inside the block goes to pytest's global capture, and is dropped (-s, or
@@ -126,16 +86,6 @@ def captured(config):
     finally:
         capture.suspend_global_capture()
         capture.read_global_capture()
-
-
-def layers_target(config) -> str:
-    """The --rnn-spec-layers value, else SPEC_LAYERS, else "" (Keras' own layers)."""
-    option = config.option.rnn_spec_layers
-    return option if option is not None else os.environ.get("SPEC_LAYERS", "")
-
-
-def report_path(config) -> str:
-    return config.option.spec_report or config.getini("spec_report") or ""
 
 
 def subject_problem() -> str:
@@ -162,13 +112,6 @@ def subject_problem() -> str:
         # Keras 3's "Unable to import backend : NAME"
         return f"KERAS_BACKEND={backend} is not a backend Keras has ({error}): set one of {', '.join(BACKENDS)}"
     return ""
-
-
-def runs_the_whole_spec(config) -> bool:
-    """Whether the run's paths are the spec's folder or, in a clone, a folder above it (whatever -k or -m
-    then selects), not a chapter or a test of it."""
-    paths = arg_paths(config)
-    return bool(paths) and all(path == PACKAGE_DIR or (path in PACKAGE_DIR.parents and not installed()) for path in paths)
 
 
 @pytest.hookimpl(wrapper=True)  # before pytest-xdist reads its options in its own pytest_cmdline_main

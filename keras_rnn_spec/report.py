@@ -60,7 +60,7 @@ from keras_rnn_spec import reference, report_render, selection, subject
 from keras_rnn_spec.cases import case_of
 from keras_rnn_spec.catalogue import DEFAULT, KERAS_OWN_LAYERS, Flags, RecurrentLayer, layers_under_test
 from keras_rnn_spec.observe import Case, snippet_imports
-from keras_rnn_spec.plugin import DEFAULT_REPORT, PACKAGE, PACKAGE_DIR, installed, report_path, selects_the_spec
+from keras_rnn_spec.invocation import DEFAULT_REPORT, PACKAGE, PACKAGE_DIR, installed, report_path, selects_the_spec
 from keras_rnn_spec.revision import suite_revision
 
 DEFAULT_RESULTS = "reports/results.jsonl"

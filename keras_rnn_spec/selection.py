@@ -11,7 +11,7 @@ out (--lf, --ignore), on Keras' own layers.
 import pytest
 
 from keras_rnn_spec.catalogue import KERAS_OWN_LAYERS, SPEC_LAYERS
-from keras_rnn_spec.plugin import PACKAGE_DIR, arg_paths, selects_the_spec
+from keras_rnn_spec.invocation import PACKAGE_DIR, arg_paths, selects_the_spec
 
 
 def describe(config) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from keras_rnn_spec import artifact_cache, catalogue, subject
 from keras_rnn_spec.cases import case_of
-from keras_rnn_spec.plugin import PACKAGE_DIR
+from keras_rnn_spec.invocation import PACKAGE_DIR
 from keras_rnn_spec.report_render import claim_sentence
 from keras_rnn_spec.verify import Verify
 

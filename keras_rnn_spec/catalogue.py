@@ -1,6 +1,6 @@
 """The recurrent layers under test, and the four flag combinations of the notes, as data.
 
-Claims are parametrized over `LAYERS` and `FLAGS`; adding a layer (a cell wrapped in RNN, a
+Claims are parametrized over the layers under test and `FLAGS`; adding a layer (a cell wrapped in RNN, a
 wrapper, a user's own layer) means adding an entry here, not touching the claims. SPEC_LAYERS
 replaces Keras' own layers by entries of the user's (README, "Your own layer"); the claims that
 need what an entry lacks (a reference, a cell), and those about Keras' own classes, then skip with
@@ -35,15 +35,13 @@ class RecurrentLayer:
     # The cell class the layer runs, taking (units, **options): keras.layers.RNN(cell(units)) must
     # return what the layer returns (chapter 15). None: that chapter skips the layer.
     cell: Callable | None = None
+    derived_from: "RecurrentLayer | None" = None  # the entry this one is a variant of (`with_options`)
 
     def with_options(self, **options) -> "RecurrentLayer":
-        """The same layer with more constructor arguments, named after them: LSTM(go_backwards=True).
-
-        Make variants once, at module level: entries are compared by identity, so a variant made
-        anew for each test would defeat the observation cache.
-        """
-        described = ", ".join(f"{k}={v!r}" for k, v in options.items())
-        return replace(self, name=f"{self.name}({described})", options={**self.options, **options})
+        """The same layer with more constructor arguments, named after them: LSTM(go_backwards=True),
+        made once per entry and options (entries are compared by identity: a variant made anew for
+        each test would defeat the observation cache)."""
+        return variant(self, tuple(options.items()))
 
     def make(self, units: int, flags: "Flags"):
         return self.layer_class(units, **self.options, **flags.kwargs())
@@ -59,6 +57,12 @@ class RecurrentLayer:
 
     def __str__(self) -> str:
         return self.name
+
+
+@functools.cache
+def variant(layer: RecurrentLayer, options: tuple) -> RecurrentLayer:
+    described = ", ".join(f"{k}={v!r}" for k, v in options)
+    return replace(layer, name=f"{layer.name}({described})", options={**layer.options, **dict(options)}, derived_from=layer)
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ def selected_layers(target: str) -> tuple[RecurrentLayer, ...]:
     The attribute is a RecurrentLayer or a list of them; see README, "Your own layer".
     """
     if not target:
-        return (SIMPLE_RNN, GRU, LSTM)
+        return KERAS_LAYERS
     module_name, colon, attribute = target.partition(":")
     if not colon:
         raise SpecLayersError("no ':' between the module and the attribute")
@@ -148,32 +152,45 @@ def raised_where(error: Exception) -> str:
     return f"{type(error).__name__}: {error}{where}"
 
 
-# The layers under test, chosen at configure time by keras_rnn_spec/plugin.py (`select`) before any
-# chapter is imported: the chapters parametrize over these names when pytest imports them.
-SPEC_LAYERS = ""  # the MODULE:ATTRIBUTE they were chosen by, "" for Keras' own
-LAYERS = (SIMPLE_RNN, GRU, LSTM)
-KERAS_OWN_LAYERS = True
-LAYER_VARIANTS = (*LAYERS, GRU_RESET_BEFORE)
+KERAS_LAYERS = (SIMPLE_RNN, GRU, LSTM)
 
 
-def select(target: str) -> str:
-    """Make the layers `target` names (MODULE:ATTRIBUTE, or "" for Keras' own) the layers under test;
-    return what is wrong with `target` instead ("" when nothing is)."""
-    global SPEC_LAYERS, LAYERS, KERAS_OWN_LAYERS, LAYER_VARIANTS
-    try:
-        layers = selected_layers(target)
-    except SpecLayersError as problem:
-        return str(problem)
-    SPEC_LAYERS, LAYERS = target, layers
-    KERAS_OWN_LAYERS = LAYERS == (SIMPLE_RNN, GRU, LSTM)
-    LAYER_VARIANTS = (*LAYERS, GRU_RESET_BEFORE) if KERAS_OWN_LAYERS else LAYERS
-    return ""
+@dataclass(frozen=True)
+class Selection:
+    """The layers under test, resolved once per session by keras_rnn_spec/plugin.py and kept in its
+    config's stash (SELECTION): the chapters are parametrized from it (keras_rnn_spec/parameters.py)."""
+
+    target: str  # the MODULE:ATTRIBUTE they were chosen by, "" for Keras' own
+    layers: tuple[RecurrentLayer, ...]
+
+    @property
+    def keras_own(self) -> bool:
+        return self.layers == KERAS_LAYERS
+
+    @property
+    def variants(self) -> tuple[RecurrentLayer, ...]:
+        """The layers, and with Keras' own, GRU's other documented variant too."""
+        return (*self.layers, GRU_RESET_BEFORE) if self.keras_own else self.layers
+
+    def __str__(self) -> str:
+        """The layers in words, for the report header and the report's environment table."""
+        names = ", ".join(str(layer) for layer in self.layers)
+        return f"{names} (Keras' own)" if self.keras_own else f"{names} (SPEC_LAYERS={self.target})"
 
 
-def layers_under_test() -> str:
-    """The layers under test, in words, for the report header and the report's environment table."""
-    names = ", ".join(str(layer) for layer in LAYERS)
-    return f"{names} (Keras' own)" if KERAS_OWN_LAYERS else f"{names} (SPEC_LAYERS={SPEC_LAYERS})"
+SELECTION = pytest.StashKey[Selection]()
+
+
+def select(target: str) -> Selection:
+    """The selection `target` names (MODULE:ATTRIBUTE, or "" for Keras' own); SpecLayersError says
+    what is wrong with it."""
+    return Selection(target, selected_layers(target))
+
+
+def selection_of(config) -> Selection:
+    """The session's layers under test: those its plugin resolved, else (a config the plugin did not
+    configure for the spec) Keras' own."""
+    return config.stash.get(SELECTION, Selection("", KERAS_LAYERS))
 
 
 @functools.cache  # entries are hashed by identity; a failing layer fails many claims
@@ -242,15 +259,9 @@ def reference_outputs(case, weights, inputs) -> tuple[list[str], list]:
 
 def keras_classes_marks(what: str) -> list:
     """The marks of claims about Keras' own classes (what: which ones): `keras_classes`, which
-    `-m "not keras_classes"` deselects, and a skip with that reason when the layers under test are a
-    user's (the claim says nothing about them)."""
-    return [
-        pytest.mark.keras_classes,
-        pytest.mark.skipif(
-            not KERAS_OWN_LAYERS,
-            reason=f"about Keras' own {what}, not the layers under test (SPEC_LAYERS={SPEC_LAYERS})",
-        ),
-    ]
+    `-m "not keras_classes"` deselects and which skips, with that reason, when the layers under test
+    are a user's (the claim says nothing about them; keras_rnn_spec/session.py)."""
+    return [pytest.mark.keras_classes.with_args(what)]
 
 
 def about_keras_own_classes(what: str) -> Callable:

@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from keras_rnn_spec.artifact_cache import ArtifactCache, artifact_key
-from keras_rnn_spec.catalogue import KERAS_OWN_LAYERS, LAYERS, SEQUENCES_STATE, STATE, Flags, RecurrentLayer
+from keras_rnn_spec.catalogue import SEQUENCES_STATE, STATE, Flags, RecurrentLayer, Selection
 from keras_rnn_spec.observe import Dims, inputs_for, preamble, seed_weights, seeding_code
 from keras_rnn_spec.semantics import directions_by_reference, merged, returned_by_reference
 from keras_rnn_spec.subject import FORK_WARNING, KERAS_MAJOR, as_list, backend_name, keras
@@ -136,15 +136,16 @@ class ModelCase:
         return [x[:, :1], *(rng.uniform(-1, 1, (DIMS.batch, DIMS.units)).astype("float32") for _ in self.layer.state_names)]
 
 
-def model_cases() -> list[ModelCase]:
+def model_cases(selected: Selection) -> list[ModelCase]:
     """Every layer in the four flag configurations; Bidirectional(LSTM) with return_state; and, for GRU and
     LSTM (the layers under test, under SPEC_LAYERS), a fixed batch, unroll=True, stateful=True and streaming."""
     from keras_rnn_spec.catalogue import FLAGS, LSTM
 
-    others = [layer for layer in LAYERS if layer.name in ("GRU", "LSTM")] if KERAS_OWN_LAYERS else list(LAYERS)
-    wrapped = [LSTM] if KERAS_OWN_LAYERS else list(LAYERS)
+    layers = selected.layers
+    others = [layer for layer in layers if layer.name in ("GRU", "LSTM")] if selected.keras_own else list(layers)
+    wrapped = [LSTM] if selected.keras_own else list(layers)
     return [
-        *(ModelCase(layer, flags) for layer in LAYERS for flags in FLAGS),
+        *(ModelCase(layer, flags) for layer in layers for flags in FLAGS),
         *(ModelCase(layer, flags, bidirectional=True) for layer in wrapped for flags in (STATE, SEQUENCES_STATE)),
         *(ModelCase(layer, SEQUENCES_STATE, kind) for kind in ("fixed batch", "unrolled", "stateful") for layer in others),
         *(ModelCase(layer, STATE, "streaming") for layer in others),
@@ -601,10 +602,10 @@ class ExportCase:
         return self.model.layer
 
 
-def export_cases(routes=None, kinds=None) -> list[ExportCase]:
+def export_cases(selected: Selection, routes=None, kinds=None) -> list[ExportCase]:
     return [
         ExportCase(route, model)
-        for model in model_cases()
+        for model in model_cases(selected)
         for route in (ROUTES if routes is None else routes)
         if kinds is None or model.kind in kinds
     ]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_rnn_spec.catalogue import LAYERS, SEQUENCES_STATE, RecurrentLayer, reference_of
+from keras_rnn_spec.catalogue import SEQUENCES_STATE, RecurrentLayer, reference_of
 from keras_rnn_spec.observe import (
     DATA_SEED,
     Case,
@@ -45,10 +45,12 @@ PADDINGS = ("right", "left")
 VOCABULARY = 10  # token ids 1..9; 0 is padding
 EMBEDDING_SEED = 11
 
-# The go_backwards variants both chapters run, made once (catalogue entries compare by identity,
-# so the observation cache shares their runs), and the forward layer of each.
-FORWARD_OF = {layer.with_options(go_backwards=True): layer for layer in LAYERS}
-BACKWARD_LAYERS = tuple(FORWARD_OF)
+
+
+def backward(layers) -> list[RecurrentLayer]:
+    """The go_backwards variants of `layers`, which both chapters run (each one's `derived_from` is its
+    forward layer)."""
+    return [layer.with_options(go_backwards=True) for layer in layers]
 
 # The layer options the float64 reference also takes (reference.py's scan).
 REFERENCE_OPTIONS = ("go_backwards", "zero_output_for_mask")

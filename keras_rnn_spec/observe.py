@@ -205,13 +205,13 @@ def observe(case: Case) -> Observation:
     return run(case)
 
 
-def cases(layers=None, flags=None, paths=PATHS, dims: Dims = NOTES_DIMS) -> list[Case]:
+def cases(layers, flags=None, paths=PATHS, dims: Dims = NOTES_DIMS) -> list[Case]:
     """Every combination, for parametrize(..., ids=str): ids read like `LSTM-sequences-state-predict`."""
-    from keras_rnn_spec.catalogue import FLAGS, LAYERS
+    from keras_rnn_spec.catalogue import FLAGS
 
     return [
         Case(layer, flag, path, dims)
-        for layer in (LAYERS if layers is None else layers)
+        for layer in layers
         for flag in (FLAGS if flags is None else flags)
         for path in paths
     ]

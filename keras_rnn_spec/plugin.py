@@ -4,7 +4,8 @@ repository's conftest.py.
 It is loaded into every pytest run of an environment that has the package, so it is light: it
 imports neither Keras nor the chapters, and does nothing unless the run selects the spec
 (`pytest --pyargs keras_rnn_spec`, a path in or above the package's folder in a clone). Then, at
-configure time, it reads the layers under test (--rnn-spec-layers, or SPEC_LAYERS) and registers the
+configure time, it resolves the layers under test (--rnn-spec-layers, or SPEC_LAYERS) into the config's
+stash, from which the chapters are parametrized (keras_rnn_spec/parameters.py), and registers the
 spec's session hooks and fixtures (keras_rnn_spec/session.py), its known differences (the packaged
 table merged with --rnn-spec-differences files) and, when a report path is given (--spec-report, or
 the `spec_report` ini option as the repository's pytest.ini sets it), the report.
@@ -154,6 +155,7 @@ def pytest_configure(config):
         '(-m "not keras_classes" leaves them out)',
     )
     config.addinivalue_line("markers", "reproduced_by(make_case): the function that makes a claim's case from its parameters")
+    config.addinivalue_line("markers", "over_layers(argnames, build): parameters made from the layers under test (parameters.py)")
     if not selects_the_spec(config):
         return
     if config.option.reportchars == PYTEST_REPORT_CHARS:  # the user chose no -r: read as a clone's pytest.ini
@@ -176,10 +178,12 @@ def pytest_configure(config):
     if problem:
         raise pytest.UsageError(problem)
     target = layers_target(config)
-    problem = catalogue.select(target)
-    if problem:
-        raise pytest.UsageError(f"{'--rnn-spec-layers' if config.option.rnn_spec_layers is not None else 'SPEC_LAYERS'}={target}: {problem}. {LAYERS_FORM}.")
-    from keras_rnn_spec import differences, report, session  # read the selection: imported after it
+    try:
+        config.stash[catalogue.SELECTION] = catalogue.select(target)
+    except catalogue.SpecLayersError as problem:
+        named = "--rnn-spec-layers" if config.option.rnn_spec_layers is not None else "SPEC_LAYERS"
+        raise pytest.UsageError(f"{named}={target}: {problem}. {LAYERS_FORM}.") from None
+    from keras_rnn_spec import differences, report, session
 
     for name, module in (("keras_rnn_spec.session", session), ("keras_rnn_spec.differences", differences)):
         if not config.pluginmanager.is_registered(module):

@@ -58,7 +58,7 @@ import pytest
 
 from keras_rnn_spec import reference, report_render, selection, subject
 from keras_rnn_spec.cases import case_of
-from keras_rnn_spec.catalogue import DEFAULT, KERAS_OWN_LAYERS, Flags, RecurrentLayer, layers_under_test
+from keras_rnn_spec.catalogue import DEFAULT, Flags, RecurrentLayer, selection_of
 from keras_rnn_spec.observe import Case, snippet_imports
 from keras_rnn_spec.invocation import DEFAULT_REPORT, PACKAGE, PACKAGE_DIR, installed, report_path, selects_the_spec
 from keras_rnn_spec.revision import suite_revision
@@ -129,7 +129,7 @@ class SpecReport:
         self.deselected += len(items)
 
     def pytest_collection_finish(self, session):
-        environment = run_environment(str(self.config.rootpath))
+        environment = run_environment(str(self.config.rootpath), str(selection_of(self.config)))
         seen_modules, seen_tests = set(), set()
         for order, item in enumerate(sorted(session.items, key=definition_order)):
             meta = record_metadata(item, order, environment)
@@ -182,7 +182,7 @@ class SpecReport:
         example = report_render.notebook_example(results)
         text = report_render.markdown(
             results,
-            environment or run_environment(str(self.config.rootpath)),
+            environment or run_environment(str(self.config.rootpath), str(selection_of(self.config))),
             run,
             self.collection_errors,
             chapters_on_disk(self.config),
@@ -227,12 +227,12 @@ def session_outcome(exitstatus) -> str:
 
 
 @functools.cache
-def run_environment(root: str) -> dict:
-    """The subject's versions and devices, the layers under test, the suite revision, and the
-    environment's name if set."""
+def run_environment(root: str, layers: str) -> dict:
+    """The subject's versions and devices, the layers under test (in words), the suite revision, and
+    the environment's name if set."""
     # An installed package is its release, not a commit of whatever repository holds the environment.
     revision = f"{PACKAGE} {metadata.version(PACKAGE)} (installed)" if installed() else suite_revision(root)
-    found = {**subject.versions(), "layers": layers_under_test(), "suite revision": revision}
+    found = {**subject.versions(), "layers": layers, "suite revision": revision}
     if os.environ.get("SPEC_ENVIRONMENT"):  # the nox session's name (noxfile.py)
         found["environment"] = os.environ["SPEC_ENVIRONMENT"]
     return found
@@ -320,7 +320,8 @@ def claim_text(item) -> dict:
     case = case_of(item)
     whole = check.startswith("import ")  # a snippet of its own, not a continuation of the case's
     layer = getattr(case, "layer", None)
-    check = check_for(check, layer, whole=whole) if isinstance(layer, RecurrentLayer) else check
+    if isinstance(layer, RecurrentLayer) and not selection_of(item.config).keras_own:
+        check = check_for(check, layer, whole=whole)
     if case is not None and not whole:
         snippet = "\n\n".join(part for part in (case.snippet(), check) if part)
         params = item.callspec.params if hasattr(item, "callspec") else {}
@@ -341,8 +342,8 @@ SIMPLE_RNN = "keras.layers.SimpleRNN(5)"
 
 
 def check_for(check: str, layer: RecurrentLayer, *, whole: bool) -> str:
-    """A claim's check as it applies to `layer`, or "" where it cannot."""
-    if KERAS_OWN_LAYERS or layer.reference is reference.simple_rnn:
+    """A claim's check as it applies to `layer`, one of a user's layers, or "" where it cannot."""
+    if layer.reference is reference.simple_rnn:
         return check
     if SIMPLE_RNN in check:
         if not whole:

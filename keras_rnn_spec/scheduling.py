@@ -32,7 +32,7 @@ class SpecScheduling(LoadScopeScheduling):
 
     def __init__(self, config, log=None):
         super().__init__(config, log)
-        self.layer_names = [str(layer) for layer in catalogue.LAYERS]
+        self.layer_names = [str(layer) for layer in catalogue.selection_of(config).layers]
 
     def _split_scope(self, nodeid: str) -> str:
         return scope_of(nodeid, self.layer_names)

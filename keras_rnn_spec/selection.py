@@ -10,7 +10,7 @@ out (--lf, --ignore), on Keras' own layers.
 
 import pytest
 
-from keras_rnn_spec.catalogue import KERAS_OWN_LAYERS, SPEC_LAYERS
+from keras_rnn_spec.catalogue import selection_of
 from keras_rnn_spec.invocation import PACKAGE_DIR, arg_paths, selects_the_spec
 
 
@@ -29,9 +29,10 @@ def describe(config) -> str:
         parts.append("--ignore " + ", ".join(f"`{path}`" for path in [*(config.option.ignore or ()), *(config.option.ignore_glob or ())]))
     if getattr(config.option, "lf", False):
         parts.append("--lf (the tests that failed last time)")
-    if not KERAS_OWN_LAYERS:
-        parts.append(f"SPEC_LAYERS={SPEC_LAYERS}")
-    if not parts or parts == [f"SPEC_LAYERS={SPEC_LAYERS}"]:
+    selected = selection_of(config)
+    if not selected.keras_own:
+        parts.append(f"SPEC_LAYERS={selected.target}")
+    if not parts or parts == [f"SPEC_LAYERS={selected.target}"]:
         testpaths = config.getini("testpaths")
         parts.insert(0, "the whole suite" + (f" ({', '.join(f'`{p}`' for p in testpaths)})" if testpaths else ""))
     return "; ".join(parts)
@@ -42,7 +43,7 @@ def is_whole_suite(config, session, deselected: int) -> bool:
     paths = arg_paths(config)
     covered = all(any(path == folder or path in folder.parents for path in paths) for folder in suite_folders(config))
     left_out = getattr(config.option, "lf", False) or config.option.ignore or config.option.ignore_glob
-    return KERAS_OWN_LAYERS and covered and not left_out and not deselected and not session.testsfailed
+    return selection_of(config).keras_own and covered and not left_out and not deselected and not session.testsfailed
 
 
 def suite_folders(config) -> list:

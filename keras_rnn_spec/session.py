@@ -1,6 +1,6 @@
-"""The spec's session, registered by keras_rnn_spec/plugin.py when a run selects the spec: the subject and
-layers in the report header, the verify fixture, and the claim named on an error that is not the
-verify helper's. Also ast.parse with the collector paused (below), for the whole process."""
+"""The spec's session, registered by keras_rnn_spec/plugin.py when a run selects the spec: the claims
+parametrized from the layers under test, the subject and layers in the report header, the verify
+fixture, and the claim named on an error that is not the verify helper's. Also ast.parse with the collector paused (below), for the whole process."""
 
 import ast
 import gc
@@ -13,6 +13,7 @@ import pytest
 from keras_rnn_spec import artifact_cache, catalogue, subject
 from keras_rnn_spec.cases import case_of
 from keras_rnn_spec.invocation import PACKAGE_DIR
+from keras_rnn_spec.parameters import parametrize_from_selection
 from keras_rnn_spec.report_render import claim_sentence
 from keras_rnn_spec.verify import Verify
 
@@ -57,12 +58,21 @@ SUBJECT_INTERNAL_WARNINGS = (
 )
 
 
-def pytest_collection_modifyitems(items):
+def pytest_generate_tests(metafunc):
+    parametrize_from_selection(metafunc)
+
+
+def pytest_collection_modifyitems(config, items):
+    selected = catalogue.selection_of(config)
     for item in items:
         if PACKAGE_DIR in item.path.parents:
             for rule in SUBJECT_INTERNAL_WARNINGS:
                 item.add_marker(pytest.mark.filterwarnings(rule))
             item.add_marker(pytest.mark.filterwarnings(f"error:{subject.FORK_WARNING}:RuntimeWarning"))  # added last: it wins
+        about_keras = item.get_closest_marker("keras_classes")
+        if about_keras is not None and not selected.keras_own:
+            reason = f"about Keras' own {about_keras.args[0]}, not the layers under test (SPEC_LAYERS={selected.target})"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_sessionfinish(session):
@@ -88,7 +98,7 @@ def pytest_report_header(config):
     found = subject.versions()
     return [
         "subject: " + ", ".join(f"{name} {value}" for name, value in found.items()),
-        f"layers: {catalogue.layers_under_test()}",
+        f"layers: {catalogue.selection_of(config)}",
     ]
 
 
@@ -117,7 +127,7 @@ def pytest_runtest_call(item):
             if case is not None:
                 error.add_note(f"Case:     {case.describe()}")
                 error.add_note("Reproduce:\n" + textwrap.indent(case.snippet(), "    "))
-        if not catalogue.KERAS_OWN_LAYERS:  # Keras' own layers survive the copy; a user's may not
+        if not catalogue.selection_of(item.config).keras_own:  # Keras' own layers survive the copy; a user's may not
             for problem in filter(None, map(catalogue.config_copy_problem, layers_of(item))):
                 error.add_note(problem)
         raise

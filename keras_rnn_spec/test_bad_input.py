@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from keras_rnn_spec.cases import WrittenCase, reproduced_by
-from keras_rnn_spec.catalogue import LAYERS, SEQUENCES_STATE, reference_of
+from keras_rnn_spec.catalogue import SEQUENCES_STATE, reference_of
 from keras_rnn_spec.observe import (
     Case,
     Dims,
@@ -32,7 +32,7 @@ from keras_rnn_spec.observe import (
     set_seeded_weights,
     snippet_names,
 )
-from keras_rnn_spec.parameters import or_skipped
+from keras_rnn_spec.parameters import each_layer, or_skipped, over_layers
 from keras_rnn_spec.refusals import Refusal, check_refused, described, expected_outcome, run_steps
 from keras_rnn_spec.subject import as_list, keras
 
@@ -59,7 +59,6 @@ TOO_MANY_STATES = {
     "LSTM": Refusal("builtins.ValueError", "Too few leaves for PyTreeSpec"),
 }
 
-layers = pytest.mark.parametrize("layer", LAYERS, ids=str)
 
 
 def recorded_for(layer, refusals: dict):
@@ -174,7 +173,7 @@ def check_run_from(verify, layer, rnn, outputs, states) -> None:
 
 
 @pytest.mark.parametrize("given", ["array", "Input"])
-@layers
+@each_layer
 @reproduced_by(flat_input_case)
 def test_input_without_a_time_axis_is_refused(layer, given, verify, known):
     """A 2-D input (batch, features), without a time axis, is refused with a ValueError: expected ndim=3.
@@ -201,7 +200,7 @@ def test_input_without_a_time_axis_is_refused(layer, given, verify, known):
     )
 
 
-@layers
+@each_layer
 @reproduced_by(built_layer_case)
 def test_a_built_layer_refuses_another_feature_size(layer, verify, known):
     """A layer built for 3 features refuses an input with 7 when called.
@@ -233,7 +232,7 @@ def test_a_built_layer_refuses_another_feature_size(layer, verify, known):
     )
 
 
-@layers
+@each_layer
 @reproduced_by(model_case)
 def test_a_model_refuses_another_feature_size_naming_both_shapes(layer, verify, known):
     """A model whose Input has 3 features refuses input with 7, with a ValueError naming both shapes.
@@ -264,7 +263,7 @@ def test_a_model_refuses_another_feature_size_naming_both_shapes(layer, verify, 
     )
 
 
-@layers
+@each_layer
 @with_states(0)
 def test_as_many_initial_states_as_the_layer_has_are_used(layer, verify):
     """With one initial state per state of the layer, the model runs from them (the control of the next two).
@@ -287,8 +286,8 @@ def test_as_many_initial_states_as_the_layer_has_are_used(layer, verify):
     check_run_from(verify, layer, rnn, outputs, given_states(count))
 
 
-@pytest.mark.parametrize(
-    "layer", or_skipped([layer for layer in LAYERS if len(layer.state_names) > 1], "more than one state"), ids=str
+@over_layers(
+    "layer", lambda selected: or_skipped([layer for layer in selected.layers if len(layer.state_names) > 1], "more than one state", selected)
 )
 @with_states(-1)
 def test_fewer_initial_states_than_the_layer_has_are_refused(layer, verify, known):
@@ -318,7 +317,7 @@ def test_fewer_initial_states_than_the_layer_has_are_refused(layer, verify, know
     check_refused(verify, expected, steps, what=states_code(layer, count))
 
 
-@layers
+@each_layer
 @with_states(1)
 def test_more_initial_states_than_the_layer_has_are_refused_except_by_keras_3_gru(layer, verify, known):
     """More initial states than the layer has are refused, except by Keras 3's GRU, which uses the first.

@@ -22,10 +22,10 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-import pytest
 
-from keras_rnn_spec.catalogue import LAYERS, Flags, RecurrentLayer, reference_of
+from keras_rnn_spec.catalogue import Flags, RecurrentLayer, reference_of
 from keras_rnn_spec.observe import Dims, Observation, inputs_for, preamble, returned_code, seed_weights, seeding_code
+from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import Directions, directions_by_reference, merged
 from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.verify import reference_tolerance
@@ -103,15 +103,19 @@ class BidirectionalCase:
         return outputs + [f"{name}_{way}" for way in ("forward", "backward") for name in self.layer.state_names]
 
 
-def bidirectional_cases(merge_modes=MERGE_MODES, sequences=(True,)) -> list[BidirectionalCase]:
-    return [BidirectionalCase(layer, mode, seq) for layer in LAYERS for mode in merge_modes for seq in sequences]
+def bidirectional_cases(layers, merge_modes=MERGE_MODES, sequences=(True,)) -> list[BidirectionalCase]:
+    return [BidirectionalCase(layer, mode, seq) for layer in layers for mode in merge_modes for seq in sequences]
 
 
 # Every merge_mode with return_sequences=True; without it, merge_mode=None, which returns the
 # backward final output as it is (the other modes combine final outputs by the same code as they
 # combine sequences). Each case costs two eager loops, so the matrix stays this size.
-LAST_CASES = bidirectional_cases([None], sequences=(False,))
-ALL_CASES = bidirectional_cases() + LAST_CASES
+def last_cases(selected) -> list[BidirectionalCase]:
+    return bidirectional_cases(selected.layers, [None], sequences=(False,))
+
+
+def all_cases(selected) -> list[BidirectionalCase]:
+    return bidirectional_cases(selected.layers) + last_cases(selected)
 
 
 def initial_states(case: BidirectionalCase) -> list[np.ndarray]:
@@ -162,7 +166,7 @@ def output_count(case: BidirectionalCase) -> int:
     return 2 if case.merge_mode is None else 1
 
 
-@pytest.mark.parametrize("case", ALL_CASES, ids=str)
+@over_layers("case", all_cases)
 def test_returns_the_outputs_then_forward_states_then_backward_states(case, verify):
     """With return_state=True, Bidirectional returns its output(s), then the forward states, then the backward states.
 
@@ -184,7 +188,7 @@ def test_returns_the_outputs_then_forward_states_then_backward_states(case, veri
     verify.structure(observe_bidirectional(case).outputs, shapes, names=output_names + state_names)
 
 
-@pytest.mark.parametrize("case", ALL_CASES, ids=str)
+@over_layers("case", all_cases)
 def test_states_are_the_forward_layers_then_the_backward_layers(case, verify):
     """The returned states are the forward layer's final states, then the go_backwards layer's, for any merge_mode.
 
@@ -212,7 +216,7 @@ def test_states_are_the_forward_layers_then_the_backward_layers(case, verify):
     verify.match_reference(returned, expected, names=names, dims=case.dims)
 
 
-@pytest.mark.parametrize("case", ALL_CASES, ids=str)
+@over_layers("case", all_cases)
 def test_output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode(case, verify):
     """The output is a forward and a go_backwards layer, on the two halves of the weights, merged as merge_mode says.
 
@@ -255,7 +259,7 @@ def backward_h(case: BidirectionalCase, run: Observation) -> np.ndarray:
     return run.outputs[output_count(case) + case.state_count]
 
 
-@pytest.mark.parametrize("case", bidirectional_cases(SEPARABLE), ids=str)
+@over_layers("case", lambda selected: bidirectional_cases(selected.layers, SEPARABLE))
 def test_backward_sequence_is_flipped_back_into_input_order(case, verify):
     """With return_sequences=True the backward sequence is in input order: its step 0, not its last, is backward h.
 
@@ -278,7 +282,7 @@ def test_backward_sequence_is_flipped_back_into_input_order(case, verify):
     verify.differ(backward[:, -1], backward_h(case, run), what=last, at_least=1e-3)
 
 
-@pytest.mark.parametrize("case", LAST_CASES, ids=str)
+@over_layers("case", last_cases)
 def test_backward_last_output_is_the_backward_final_state(case, verify):
     """Without return_sequences the backward output is the go_backwards layer's final output: backward h, exactly.
 
@@ -290,10 +294,9 @@ def test_backward_last_output_is_the_backward_final_state(case, verify):
     verify.equal(backward_output(case, run), backward_h(case, run), what="backward output against backward state h")
 
 
-INITIAL_STATE_CASES = [BidirectionalCase(layer, None, True, with_initial_state=True) for layer in LAYERS]
 
 
-@pytest.mark.parametrize("case", INITIAL_STATE_CASES, ids=str)
+@over_layers("case", lambda selected: [BidirectionalCase(layer, None, True, with_initial_state=True) for layer in selected.layers])
 def test_initial_state_first_half_is_forward_second_half_is_backward(case, verify):
     """initial_state is split in half: the first half starts the forward layer, the second half the backward layer.
 

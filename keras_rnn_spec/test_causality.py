@@ -7,14 +7,14 @@ stopped at t.
 
 from dataclasses import replace
 
-import pytest
 
 from keras_rnn_spec.catalogue import DEFAULT, SEQUENCES
 from keras_rnn_spec.observe import build, cases, observe
+from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.subject import as_list
 
 
-@pytest.mark.parametrize("case", cases(flags=[SEQUENCES]), ids=str)
+@over_layers("case", lambda selected: cases(selected.layers, flags=[SEQUENCES]))
 def test_step_t_is_the_final_output_on_the_prefix(case, verify, known):
     """Step t of the returned sequence equals the final output of the same layer on x[:, :t+1].
 

@@ -28,7 +28,6 @@ from keras_rnn_spec.catalogue import (
     DEFAULT,
     FLAGS,
     GRU,
-    LAYERS,
     LSTM,
     SIMPLE_RNN,
     Flags,
@@ -37,6 +36,7 @@ from keras_rnn_spec.catalogue import (
     reference_outputs,
 )
 from keras_rnn_spec.observe import WEIGHT_SCALE, Case, Dims, Observation, build, inputs_for, observe
+from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import final_output, output_of, returned_names
 from keras_rnn_spec.subject import keras, to_numpy
 from keras_rnn_spec.verify import reference_tolerance
@@ -155,16 +155,17 @@ def twice_h_counting_reference(weights, inputs):
 
 # Each RNN(cell) entry, and the layer under test it should behave like: the catalogue names each
 # layer's cell (SPEC_LAYERS: the user's own). A layer that names none is listed, skipped.
-LAYER_OF = {
-    CellInRNN(f"RNN({layer.cell.__name__})", layer.cell, layer.state_names, layer.reference): layer
-    for layer in LAYERS
-    if layer.cell is not None
-}
-CELL_CASES = [Case(entry, flags, "call") for entry in LAYER_OF for flags in FLAGS] + [
-    pytest.param(Case(layer, DEFAULT, "call"), id=str(layer), marks=pytest.mark.skip(reason=f"{layer} names no cell"))
-    for layer in LAYERS
-    if layer.cell is None
-]
+@functools.cache  # one entry per layer: the observation cache compares entries by identity
+def cell_in_rnn(layer: RecurrentLayer) -> CellInRNN:
+    return CellInRNN(f"RNN({layer.cell.__name__})", layer.cell, layer.state_names, layer.reference, derived_from=layer)
+
+
+def cell_cases(selected) -> list:
+    return [Case(cell_in_rnn(layer), flags, "call") for layer in selected.layers if layer.cell is not None for flags in FLAGS] + [
+        pytest.param(Case(layer, DEFAULT, "call"), id=str(layer), marks=pytest.mark.skip(reason=f"{layer} names no cell"))
+        for layer in selected.layers
+        if layer.cell is None
+    ]
 
 # Cells of different kinds and widths, so that a state given to the wrong cell, or states in the
 # wrong order, show in the shapes as well as in the numbers. The one-cell list shows that a list
@@ -230,7 +231,7 @@ def stack_tolerance(entry: StackInRNN, dims: Dims) -> float:
     return tolerance
 
 
-@pytest.mark.parametrize("case", CELL_CASES, ids=str)
+@over_layers("case", cell_cases)
 def test_rnn_of_a_cell_returns_what_the_layer_returns(case, verify):
     """RNN(SimpleRNNCell / GRUCell / LSTMCell) returns what SimpleRNN / GRU / LSTM return.
 
@@ -246,7 +247,7 @@ def test_rnn_of_a_cell_returns_what_the_layer_returns(case, verify):
     np.testing.assert_allclose(output, simple_rnn(x), atol=2 * 4 * 10 * (3 + 5 + 1) * 2**-23)  # two float32 evaluations
     ```
     """
-    layer = LAYER_OF[case.layer]
+    layer = case.layer.derived_from
     observed, expected = observe(case), observe(Case(layer, case.flags, case.path))
     weight_shapes = [w.shape for w in observed.weights], [w.shape for w in expected.weights]
     verify.holds(
@@ -266,7 +267,7 @@ def test_rnn_of_a_cell_returns_what_the_layer_returns(case, verify):
     )
 
 
-@pytest.mark.parametrize("case", CELL_CASES, ids=str)
+@over_layers("case", cell_cases)
 def test_rnn_of_a_cell_matches_the_float64_reference(case, verify):
     """RNN(cell) with a built-in cell matches the float64 reference of the matching layer.
 

@@ -8,15 +8,15 @@ seeds Python, numpy and the backend; the layers keep their default initialisers 
 from dataclasses import replace
 
 import numpy as np
-import pytest
 
 from keras_rnn_spec.catalogue import SEQUENCES_STATE
 from keras_rnn_spec.observe import cases, run
+from keras_rnn_spec.parameters import over_layers
 
 SEED = 2
 
 
-@pytest.mark.parametrize("case", cases(flags=[SEQUENCES_STATE]), ids=str)
+@over_layers("case", lambda selected: cases(selected.layers, flags=[SEQUENCES_STATE]))
 def test_same_seed_gives_the_same_weights_and_outputs(case, verify):
     """The same seed gives the same weights and the same outputs (the notes' reset_graph, in today's API).
 
@@ -42,7 +42,7 @@ def test_same_seed_gives_the_same_weights_and_outputs(case, verify):
         verify.equal(o2, o1, what=f"returned tensor {index} of a second build with seed {SEED}")
 
 
-@pytest.mark.parametrize("case", cases(flags=[SEQUENCES_STATE], paths=["call"]), ids=str)
+@over_layers("case", lambda selected: cases(selected.layers, flags=[SEQUENCES_STATE], paths=["call"]))
 def test_another_seed_gives_other_weights(case, verify):
     """Another seed gives other weights: the seed, not a constant initialiser, decides them.
 

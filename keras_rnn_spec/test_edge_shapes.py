@@ -13,10 +13,9 @@ Keras 2 and Keras 3 alike (TensorFlow backend).
 
 from dataclasses import replace
 
-import pytest
 
 from keras_rnn_spec.cases import WrittenCase, reproduced_by
-from keras_rnn_spec.catalogue import DEFAULT, LAYERS, SEQUENCES_STATE, reference_outputs
+from keras_rnn_spec.catalogue import DEFAULT, SEQUENCES_STATE, reference_outputs
 from keras_rnn_spec.observe import (
     DATA_SEED,
     NOTES_DIMS,
@@ -28,6 +27,7 @@ from keras_rnn_spec.observe import (
     seeding_code,
     set_seeded_weights,
 )
+from keras_rnn_spec.parameters import each_layer, over_layers
 from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.refusals import Refusal, check_refused, expected_outcome
 
@@ -56,7 +56,7 @@ def check_against_reference(verify, case: Case, outputs, weights, inputs, *, whe
 
 # Both flags on return every tensor (sequence and states), neither flag the bare output; the
 # other two configurations return subsets of these, which chapter 4 shows are the same numbers.
-@pytest.mark.parametrize("case", cases(flags=[DEFAULT, SEQUENCES_STATE], paths=["call"], dims=ONE_STEP), ids=str)
+@over_layers("case", lambda selected: cases(selected.layers, flags=[DEFAULT, SEQUENCES_STATE], paths=["call"], dims=ONE_STEP))
 def test_one_timestep_is_one_reference_step(case, verify):
     """With one timestep, each returned tensor is one step of the reference from zero states.
 
@@ -74,10 +74,11 @@ def test_one_timestep_is_one_reference_step(case, verify):
 
 
 # The Input leaves the timesteps unknown (None), as it would for variable-length data.
-ZERO_TIMESTEPS_CASES = [replace(case, known_timesteps=False) for case in cases(flags=[DEFAULT], dims=NO_STEPS)]
+def zero_timesteps_cases(selected) -> list:
+    return [replace(case, known_timesteps=False) for case in cases(selected.layers, flags=[DEFAULT], dims=NO_STEPS)]
 
 
-@pytest.mark.parametrize("case", ZERO_TIMESTEPS_CASES, ids=str)
+@over_layers("case", zero_timesteps_cases)
 def test_zero_timesteps_are_refused_not_answered_with_an_empty_output(case, verify, known):
     """A sequence of zero timesteps is refused with an out-of-bounds error; no empty or zero output comes back.
 
@@ -129,7 +130,7 @@ def every_length_case(layer) -> WrittenCase:
     return WrittenCase(layer, description, "\n".join(code))
 
 
-@pytest.mark.parametrize("layer", LAYERS, ids=str)
+@each_layer
 @reproduced_by(every_length_case)
 def test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length(layer, verify):
     """One model with Input(shape=(None, features)) gives, for each length fed to it, the reference's numbers.
@@ -157,7 +158,7 @@ def test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length(
         check_against_reference(verify, case, as_list(model(x)), rnn.get_weights(), x, where=where)
 
 
-@pytest.mark.parametrize("case", cases(flags=[DEFAULT, SEQUENCES_STATE], paths=["call"], dims=BATCH_OF_ONE), ids=str)
+@over_layers("case", lambda selected: cases(selected.layers, flags=[DEFAULT, SEQUENCES_STATE], paths=["call"], dims=BATCH_OF_ONE))
 def test_a_batch_of_one_keeps_its_batch_axis_and_matches_the_reference(case, verify):
     """A batch of one sample returns tensors whose batch axis is 1 (not squeezed), matching the reference.
 

@@ -40,12 +40,12 @@ from keras_rnn_spec.exporting import (
     summary,
 )
 from keras_rnn_spec.observe import inputs_for
+from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.report_render import EXPORT_LISTING
 from keras_rnn_spec.verify import reference_tolerance
 
 pytestmark = pytest.mark.export  # `pytest -m "not export"` leaves the chapter out: it is most of a run's time
 
-ALL = export_cases()
 UNKNOWN_SIZES = {"dynamic": (), "fixed batch": ("batch", "timesteps"), "unrolled": ("timesteps",)}  # which are fixed
 # serving_default's outputs come from SignatureDef.outputs, a protobuf map: no order is defined, and
 # the dict's order was seen to change between two processes loading the same file with the same
@@ -58,8 +58,15 @@ SIGNATURE_INPUTS_WITHOUT_ORDER = (
     "serving_default takes keyword arguments named after the SignatureDef's inputs, a protobuf map, whose "
     "order is undefined: its inputs have no position (feeding by name is the previous claim)"
 )
-everything = pytest.mark.parametrize("case", ALL, ids=str)
-stateless = pytest.mark.parametrize("case", [c for c in ALL if c.model.kind != "stateful"], ids=str)
+
+
+def exported(keep=lambda case: True):
+    """Parametrize `case` with the export cases of the layers under test that `keep` keeps."""
+    return over_layers("case", lambda selected: [case for case in export_cases(selected) if keep(case)])
+
+
+everything = exported()
+stateless = exported(lambda c: c.model.kind != "stateful")
 
 
 @pytest.fixture(scope="session")
@@ -229,10 +236,7 @@ def test_every_output_matches_the_reference_at_default_settings(case, exports, v
         )
 
 
-openvino_cases = [c for c in ALL if c.route.name == "openvino"]
-
-
-@pytest.mark.parametrize("case", openvino_cases, ids=str)
+@exported(lambda c: c.route.name == "openvino")
 def test_openvino_at_f32_inference_precision_matches_the_reference(case, exports, verify):
     """OpenVINO compiled with {"INFERENCE_PRECISION_HINT": "f32"} matches the float64 reference within float32 rounding.
 
@@ -258,7 +262,7 @@ def test_openvino_at_f32_inference_precision_matches_the_reference(case, exports
         )
 
 
-@pytest.mark.parametrize("case", [c for c in ALL if c.model.kind in UNKNOWN_SIZES], ids=str)
+@exported(lambda c: c.model.kind in UNKNOWN_SIZES)
 def test_other_batch_sizes_and_lengths_are_computed_or_refused(case, exports, verify):
     """Other batch sizes and lengths: the artifact computes what the reference does where the Input left them unknown, and computes or refuses them where it fixed them, never returning other numbers.
 
@@ -305,7 +309,7 @@ def test_a_second_call_returns_the_same_outputs(case, exports, verify):
         verify.equal(second, first, what=f"output {k} of a later call against the first call", atol=reference_tolerance(DIMS), why="a carried state would differ by far more")
 
 
-@pytest.mark.parametrize("case", [c for c in ALL if c.model.kind == "stateful"], ids=str)
+@exported(lambda c: c.model.kind == "stateful")
 def test_a_stateful_artifact_carries_its_states_as_keras_does(case, exports, verify):
     """A stateful layer's artifact carries its states from one call to the next, as Keras does: the second call starts where the first ended.
 
@@ -329,7 +333,7 @@ def test_a_stateful_artifact_carries_its_states_as_keras_does(case, exports, ver
             )
 
 
-streaming = pytest.mark.parametrize("case", [c for c in ALL if c.model.kind == "streaming"], ids=str)
+streaming = exported(lambda c: c.model.kind == "streaming")
 
 
 @streaming

@@ -9,19 +9,23 @@ import itertools
 
 import pytest
 
-from keras_rnn_spec.catalogue import FLAGS, LAYERS
+from keras_rnn_spec.catalogue import FLAGS
 from keras_rnn_spec.observe import PATHS, Case, observe
+from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import final_output
 
-PAIRS = [
-    pytest.param(Case(layer, first, path), second, id=f"{layer}-{first}-vs-{second}-{path}")
-    for layer in LAYERS
-    for first, second in itertools.combinations(FLAGS, 2)
-    for path in PATHS
-]
 
 
-@pytest.mark.parametrize("case, other_flags", PAIRS)
+def pairs(selected) -> list:
+    return [
+        pytest.param(Case(layer, first, path), second, id=f"{layer}-{first}-vs-{second}-{path}")
+        for layer in selected.layers
+        for first, second in itertools.combinations(FLAGS, 2)
+        for path in PATHS
+    ]
+
+
+@over_layers("case, other_flags", pairs, ids=None)
 def test_configurations_agree_where_they_overlap(case, other_flags, verify):
     """With the same weights, all four configurations give identical numbers where they overlap.
 

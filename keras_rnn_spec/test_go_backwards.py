@@ -8,12 +8,10 @@ layer on the input reversed in time.
 """
 
 import numpy as np
-import pytest
 
 from keras_rnn_spec.catalogue import DEFAULT, SEQUENCES, SEQUENCES_STATE, STATE
 from keras_rnn_spec.masks import (
-    BACKWARD_LAYERS,
-    FORWARD_OF,
+    backward,
     ROW_NAMES,
     VALID_LENGTHS,
     masked_cases,
@@ -22,6 +20,7 @@ from keras_rnn_spec.masks import (
     reference_run,
 )
 from keras_rnn_spec.observe import Case, Dims, cases, observe, run
+from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import final_output, returned_names
 from keras_rnn_spec.verify import reference_tolerance
 
@@ -30,7 +29,7 @@ PATHS = ("call",)  # go_backwards does not depend on the run path; the cheap one
 DIMS = Dims(batch=2, timesteps=6, features=3, units=5)
 
 
-@pytest.mark.parametrize("case", cases(BACKWARD_LAYERS, paths=PATHS, dims=DIMS), ids=str)
+@over_layers("case", lambda selected: cases(backward(selected.layers), paths=PATHS, dims=DIMS))
 def test_every_returned_tensor_matches_the_backward_reference(case, verify):
     """With go_backwards=True every returned tensor matches the float64 reference run from the last step to the first.
 
@@ -47,7 +46,7 @@ def test_every_returned_tensor_matches_the_backward_reference(case, verify):
     verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 
 
-@pytest.mark.parametrize("case", cases(BACKWARD_LAYERS, flags=[SEQUENCES, SEQUENCES_STATE], paths=PATHS, dims=DIMS), ids=str)
+@over_layers("case", lambda selected: cases(backward(selected.layers), flags=[SEQUENCES, SEQUENCES_STATE], paths=PATHS, dims=DIMS))
 def test_returned_sequence_is_in_processing_order(case, verify):
     """With go_backwards=True the returned sequence is in processing order: step 0 follows the input's last step.
 
@@ -76,7 +75,7 @@ def test_returned_sequence_is_in_processing_order(case, verify):
     )
 
 
-@pytest.mark.parametrize("case", cases(BACKWARD_LAYERS, flags=[SEQUENCES, STATE, SEQUENCES_STATE], paths=PATHS, dims=DIMS), ids=str)
+@over_layers("case", lambda selected: cases(backward(selected.layers), flags=[SEQUENCES, STATE, SEQUENCES_STATE], paths=PATHS, dims=DIMS))
 def test_last_step_is_the_default_output_and_h(case, verify):
     """With go_backwards=True the last step, the output after reading input step 0, is the default output and h.
 
@@ -101,7 +100,7 @@ def test_last_step_is_the_default_output_and_h(case, verify):
         verify.equal(last, observed.states[0], what="final output against state h")
 
 
-@pytest.mark.parametrize("case", cases(BACKWARD_LAYERS, paths=PATHS, dims=DIMS), ids=str)
+@over_layers("case", lambda selected: cases(backward(selected.layers), paths=PATHS, dims=DIMS))
 def test_equals_the_forward_layer_on_the_reversed_input(case, verify):
     """A go_backwards layer returns exactly what the forward layer with the same weights returns on x[:, ::-1].
 
@@ -114,7 +113,7 @@ def test_equals_the_forward_layer_on_the_reversed_input(case, verify):
     ```
     """
     observed = observe(case)
-    forward_case = Case(FORWARD_OF[case.layer], case.flags, case.path, case.dims)
+    forward_case = Case(case.layer.derived_from, case.flags, case.path, case.dims)
     forward = run(forward_case, np.ascontiguousarray(observed.inputs[:, ::-1]))
     check = verify.about(forward_case)
     for index, (backward_weight, forward_weight) in enumerate(zip(observed.weights, forward.weights, strict=True)):
@@ -129,7 +128,7 @@ def test_equals_the_forward_layer_on_the_reversed_input(case, verify):
     check.each_equal(observed.outputs, forward.outputs, names=names, what="{name} against the forward layer's on the reversed input")
 
 
-@pytest.mark.parametrize("case", masked_cases(BACKWARD_LAYERS, flags=[SEQUENCES_STATE]), ids=str)
+@over_layers("case", lambda selected: masked_cases(backward(selected.layers), flags=[SEQUENCES_STATE]))
 def test_a_mask_still_marks_input_steps(case, verify):
     """With go_backwards=True a mask still refers to the input's steps; the backward pass skips them where they are.
 

@@ -21,29 +21,30 @@ from keras_rnn_spec.catalogue import (
     FLAGS,
     GRU,
     GRU_RESET_BEFORE,
-    KERAS_OWN_LAYERS,
-    LAYERS,
     LSTM,
     SIMPLE_RNN,
     about_keras_own_classes,
     reference_outputs,
 )
 from keras_rnn_spec.observe import NOTES_DIMS, Case, Dims, observe
+from keras_rnn_spec.parameters import each_layer, over_layers
 from keras_rnn_spec.refusals import raised_by
 from keras_rnn_spec.semantics import returned_names
 from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.verify import reference_tolerance
 
-# Each variant made once (entries are compared by identity, which the observation cache relies on).
-# implementation=2 is the default (test_implementation_2_is_the_default), so the layers run here
-# are those that change how the step is computed. GRU(reset_after=False) with implementation=1
-# takes a branch of its own (the reset gate multiplies h before the recurrent product).
-# Each variant, and the layer it is a variant of: the same entry without the setting.
-UNROLLED = {layer.with_options(unroll=True): layer for layer in LAYERS}
-IMPLEMENTATION_1 = {default.with_options(implementation=1): default for default in (GRU, GRU_RESET_BEFORE, LSTM)}
-DEFAULT_OF = {**UNROLLED, **IMPLEMENTATION_1} if KERAS_OWN_LAYERS else UNROLLED
-VARIANTS = tuple(DEFAULT_OF)
-VARIANT_CASES = [Case(variant, flags, "call") for variant in VARIANTS for flags in FLAGS]
+
+
+def variant_cases(selected) -> list[Case]:
+    """Each variant in the four flag configurations; a variant's `derived_from` is the default layer.
+
+    implementation=2 is the default (test_implementation_2_is_the_default), so the layers run here
+    are those that change how the step is computed. GRU(reset_after=False) with implementation=1
+    takes a branch of its own (the reset gate multiplies h before the recurrent product)."""
+    variants = [layer.with_options(unroll=True) for layer in selected.layers]
+    if selected.keras_own:
+        variants += [default.with_options(implementation=1) for default in (GRU, GRU_RESET_BEFORE, LSTM)]
+    return [Case(variant, flags, "call") for variant in variants for flags in FLAGS]
 
 
 def same_function_tolerance(dims: Dims) -> float:
@@ -54,7 +55,7 @@ def same_function_tolerance(dims: Dims) -> float:
     return 2 * reference_tolerance(dims)
 
 
-@pytest.mark.parametrize("case", VARIANT_CASES, ids=str)
+@over_layers("case", variant_cases)
 def test_variant_returns_what_the_default_layer_returns(case, verify):
     """With unroll=True or implementation=1, the layer returns what the default layer returns.
 
@@ -70,7 +71,7 @@ def test_variant_returns_what_the_default_layer_returns(case, verify):
     ```
     """
     observed = observe(case)
-    default = observe(Case(DEFAULT_OF[case.layer], case.flags, case.path))
+    default = observe(Case(case.layer.derived_from, case.flags, case.path))
     names = returned_names(case)
     verify.structure(observed.outputs, [item.shape for item in default.outputs], names=names)
     verify.each_equal(
@@ -83,7 +84,7 @@ def test_variant_returns_what_the_default_layer_returns(case, verify):
     )
 
 
-@pytest.mark.parametrize("case", VARIANT_CASES, ids=str)
+@over_layers("case", variant_cases)
 def test_variant_matches_the_float64_reference(case, verify):
     """With unroll=True or implementation=1, every returned tensor matches the float64 reference.
 
@@ -105,7 +106,7 @@ def unrolled_case(layer) -> Case:
     return Case(layer.with_options(unroll=True), DEFAULT, "predict", known_timesteps=False)
 
 
-@pytest.mark.parametrize("layer", LAYERS, ids=str)
+@each_layer
 @reproduced_by(unrolled_case)
 def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
     """unroll=True accepts Input(shape=(None, features)): the model builds, and unrolls over the steps it is given.

@@ -15,11 +15,10 @@ RNN whose `call` takes `mask`: the public route by which any user's layer gets i
 from dataclasses import replace
 
 import numpy as np
-import pytest
 
-from keras_rnn_spec.catalogue import DEFAULT, FLAGS, LAYERS, SEQUENCES, SEQUENCES_STATE, STATE
+from keras_rnn_spec.catalogue import DEFAULT, FLAGS, SEQUENCES, SEQUENCES_STATE, STATE
 from keras_rnn_spec.masks import (
-    BACKWARD_LAYERS,
+    backward,
     FULLY_MASKED_ROW,
     ROW_NAMES,
     VALID_LENGTHS,
@@ -28,24 +27,36 @@ from keras_rnn_spec.masks import (
     reference_outputs,
     unpadded_rows,
 )
+from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import final_output, returned_names
 from keras_rnn_spec.verify import reference_tolerance
 
-ZERO_OUTPUT = {layer.with_options(zero_output_for_mask=True): layer for layer in LAYERS}  # -> default layer
-ZERO_OUTPUT_LAYERS = tuple(ZERO_OUTPUT)
+
+
+def zero_output(layers) -> list:
+    """The zero_output_for_mask=True variants of `layers` (each one's `derived_from` is the default layer)."""
+    return [layer.with_options(zero_output_for_mask=True) for layer in layers]
+
 
 # The mask= argument in every configuration; the two other sources where the mask's arrival and
 # its propagation along a functional model are the point.
-ARGUMENT_CASES = masked_cases(LAYERS, FLAGS)
-SOURCE_CASES = masked_cases(LAYERS, [SEQUENCES_STATE], sources=["Masking", "Embedding"])
-SOURCE_CASES_WITHOUT_SEQUENCES = masked_cases(LAYERS, [DEFAULT], paddings=["right"], sources=["Masking"])
+def argument_cases(selected) -> list:
+    return masked_cases(selected.layers, FLAGS)
+
+
+def source_cases(selected) -> list:
+    return masked_cases(selected.layers, [SEQUENCES_STATE], sources=["Masking", "Embedding"])
+
+
+def source_cases_without_sequences(selected) -> list:
+    return masked_cases(selected.layers, [DEFAULT], paddings=["right"], sources=["Masking"])
 
 
 def row(index: int) -> str:
     return f"row {index} ({ROW_NAMES[index]})"
 
 
-@pytest.mark.parametrize("case", ARGUMENT_CASES, ids=str)
+@over_layers("case", argument_cases)
 def test_masked_run_matches_the_reference(case, verify):
     """Under a mask every returned tensor matches the float64 reference that skips the masked steps.
 
@@ -69,7 +80,7 @@ def test_masked_run_matches_the_reference(case, verify):
     verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 
 
-@pytest.mark.parametrize("case", SOURCE_CASES, ids=str)
+@over_layers("case", source_cases)
 def test_masking_and_embedding_mask_like_the_mask_argument(case, verify):
     """Masking(0.0) and Embedding(mask_zero=True) mask the layer's input: it matches the reference under their mask.
 
@@ -89,7 +100,7 @@ def test_masking_and_embedding_mask_like_the_mask_argument(case, verify):
     verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 
 
-@pytest.mark.parametrize("case", masked_cases(LAYERS, [SEQUENCES, SEQUENCES_STATE]), ids=str)
+@over_layers("case", lambda selected: masked_cases(selected.layers, [SEQUENCES, SEQUENCES_STATE]))
 def test_masked_steps_repeat_the_previous_output(case, verify):
     """By default a masked step of the returned sequence repeats the previous step's output; before any valid step it is zero.
 
@@ -114,7 +125,7 @@ def test_masked_steps_repeat_the_previous_output(case, verify):
 
 # Left padding is left out below: there a masked step precedes every valid one, so it is zero
 # with either setting and could not tell them apart.
-@pytest.mark.parametrize("case", masked_cases(ZERO_OUTPUT_LAYERS, [SEQUENCES_STATE], paddings=["right"]), ids=str)
+@over_layers("case", lambda selected: masked_cases(zero_output(selected.layers), [SEQUENCES_STATE], paddings=["right"]))
 def test_zero_output_for_mask_gives_zeros_at_masked_steps(case, verify):
     """With zero_output_for_mask=True masked steps of the returned sequence are zeros; valid steps and states are unchanged.
 
@@ -130,7 +141,7 @@ def test_zero_output_for_mask_gives_zeros_at_masked_steps(case, verify):
     ```
     """
     observed = observe_masked(case)
-    default = observe_masked(replace(case, layer=ZERO_OUTPUT[case.layer]))
+    default = observe_masked(replace(case, layer=case.layer.derived_from))
     masked = ~observed.mask
     verify.equal(observed.output[masked], np.zeros_like(observed.output[masked]), what="masked steps against zeros")
     # Two runs of the same steps; on TensorFlow they agree exactly, but an XLA backend (JAX)
@@ -145,7 +156,7 @@ def test_zero_output_for_mask_gives_zeros_at_masked_steps(case, verify):
         verify.equal(state, default_state, what=f"state {name} against the default's", atol=atol, why=why)
 
 
-@pytest.mark.parametrize("case", masked_cases(ZERO_OUTPUT_LAYERS, [STATE], paddings=["right"]), ids=str)
+@over_layers("case", lambda selected: masked_cases(zero_output(selected.layers), [STATE], paddings=["right"]))
 def test_zero_output_for_mask_also_zeroes_the_final_output(case, verify):
     """With zero_output_for_mask=True and return_sequences=False, a row whose last step is masked outputs zeros, not h.
 
@@ -170,11 +181,11 @@ def test_zero_output_for_mask_also_zeroes_the_final_output(case, verify):
             verify.equal(output[index], h[index], what=f"{row(index)}: output against h (last step valid)", atol=atol, why=why)
         else:
             verify.equal(output[index], np.zeros_like(output[index]), what=f"{row(index)}: output against zeros")
-    default = observe_masked(replace(case, layer=ZERO_OUTPUT[case.layer]))
+    default = observe_masked(replace(case, layer=case.layer.derived_from))
     verify.equal(h, default.states[0], what="h against the h of zero_output_for_mask=False", atol=atol, why=why)
 
 
-@pytest.mark.parametrize("case", ARGUMENT_CASES, ids=str)
+@over_layers("case", argument_cases)
 def test_final_output_and_states_come_from_the_last_valid_step(case, verify):
     """A padded row's final output and states are those of the same layer run on its valid steps alone.
 
@@ -208,7 +219,7 @@ def test_final_output_and_states_come_from_the_last_valid_step(case, verify):
             )
 
 
-@pytest.mark.parametrize("case", ARGUMENT_CASES, ids=str)
+@over_layers("case", argument_cases)
 def test_fully_masked_row_returns_zeros(case, verify):
     """A fully masked row returns zeros: every step of its sequence, its output, and its states (the initial states).
 
@@ -223,7 +234,7 @@ def test_fully_masked_row_returns_zeros(case, verify):
         verify.equal(values, np.zeros_like(values), what=f"{row(FULLY_MASKED_ROW)}: {name} against zeros")
 
 
-@pytest.mark.parametrize("case", ARGUMENT_CASES + SOURCE_CASES + SOURCE_CASES_WITHOUT_SEQUENCES, ids=str)
+@over_layers("case", lambda selected: argument_cases(selected) + source_cases(selected) + source_cases_without_sequences(selected))
 def test_mask_is_passed_on_only_with_return_sequences(case, verify):
     """With return_sequences=True the next layer receives the input's mask unchanged; otherwise, and from a state, none.
 
@@ -244,7 +255,7 @@ def test_mask_is_passed_on_only_with_return_sequences(case, verify):
             )
 
 
-@pytest.mark.parametrize("case", masked_cases(BACKWARD_LAYERS, [SEQUENCES_STATE]), ids=str)
+@over_layers("case", lambda selected: masked_cases(backward(selected.layers), [SEQUENCES_STATE]))
 def test_go_backwards_passes_the_mask_on_in_input_order(case, verify):
     """With go_backwards=True the mask passed on is the input's, in input order, though the sequence is in processing order.
 

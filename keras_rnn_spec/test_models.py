@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from keras_rnn_spec.cases import WrittenCase, reproduced_by
-from keras_rnn_spec.catalogue import LAYERS, SEQUENCES_STATE, STATE, reference_of
+from keras_rnn_spec.catalogue import SEQUENCES_STATE, STATE, reference_of
 from keras_rnn_spec.observe import (
     WEIGHT_SCALE,
     WEIGHT_SEED,
@@ -33,6 +33,7 @@ from keras_rnn_spec.observe import (
     seeding_code,
     set_seeded_weights,
 )
+from keras_rnn_spec.parameters import each_layer
 from keras_rnn_spec.semantics import output_of
 from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.refusals import Refusal, check_refused, expected_outcome
@@ -47,7 +48,6 @@ SEQUENTIAL_ENDING_IN_STATES = RETURNS_THE_LIST  # Keras 2 refuses: see keras_rnn
 LAYER_AFTER_STATES = Refusal("builtins.ValueError", "expects 1 input(s), but it received", step="build")
 
 state_flags = pytest.mark.parametrize("flags", [STATE, SEQUENCES_STATE], ids=str)
-layers = pytest.mark.parametrize("layer", LAYERS, ids=str)
 
 
 def input_layer():
@@ -98,7 +98,7 @@ def functional_case(layer, flags) -> WrittenCase:
 
 
 @state_flags
-@layers
+@each_layer
 @reproduced_by(functional_case)
 def test_a_functional_model_returns_the_output_then_every_state(layer, flags, verify):
     """A functional model on a return_state layer returns the whole list: the output, then each state.
@@ -142,7 +142,7 @@ def sequential_case(layer, flags) -> WrittenCase:
 
 
 @state_flags
-@layers
+@each_layer
 @reproduced_by(sequential_case)
 def test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list_or_is_refused(layer, flags, verify, known):
     """A Sequential model ending in a return_state layer returns the functional model's list (Keras 3), or is refused (Keras 2).
@@ -194,7 +194,7 @@ def layer_after_states_case(layer) -> WrittenCase:
     )
 
 
-@layers
+@each_layer
 @reproduced_by(layer_after_states_case)
 def test_in_a_sequential_model_a_layer_after_a_return_state_layer_is_refused(layer, verify, known):
     """In a Sequential model, a layer after a return_state layer is refused when the model is built.
@@ -235,7 +235,7 @@ def head_case(layer) -> WrittenCase:
     )
 
 
-@layers
+@each_layer
 @reproduced_by(head_case)
 def test_the_functional_api_feeds_the_output_on_and_returns_the_states(layer, verify):
     """To use the output further and keep the states, unpack the list and make the states model outputs.

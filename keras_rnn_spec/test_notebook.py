@@ -9,18 +9,16 @@ where the LSTM returns h and c.
 """
 
 import numpy as np
-import pytest
 
-from keras_rnn_spec.catalogue import DEFAULT, FLAGS, LAYERS, LSTM, SEQUENCES, SEQUENCES_STATE, STATE
+from keras_rnn_spec.catalogue import DEFAULT, FLAGS, LSTM, SEQUENCES, SEQUENCES_STATE, STATE
 from keras_rnn_spec.cases import reproduced_by
 from keras_rnn_spec.observe import NOTES_DIMS, Case, observe
-from keras_rnn_spec.parameters import or_skipped
+from keras_rnn_spec.parameters import each_layer, or_skipped, over_layers
 from keras_rnn_spec.semantics import returned_names
 
 NOTES_SEED = 2  # reset_graph(seed=2)
 CELL_5_FORMAT = ": shape {} values \n {}\n"  # In [5] prints each array as print("_h" + CELL_5_FORMAT.format(...))
 
-layers = pytest.mark.parametrize("layer", LAYERS, ids=str)
 
 
 def notebook_case(layer, flags) -> Case:
@@ -38,7 +36,7 @@ def in_cell(flags):
     return reproduced_by(lambda layer: notebook_case(layer, flags))
 
 
-@layers
+@each_layer
 @in_cell(DEFAULT)
 def test_cell_3_default_output_is_batch_by_units(layer, verify):
     """In [3]: with neither flag, predict returns one array of shape (batch, units) = (2, 5).
@@ -50,7 +48,7 @@ def test_cell_3_default_output_is_batch_by_units(layer, verify):
     verify.structure(cell(layer, DEFAULT).outputs, [(2, 5)], names=["output"])
 
 
-@layers
+@each_layer
 @in_cell(SEQUENCES)
 def test_cell_4_sequences_is_batch_by_steps_by_units(layer, verify):
     """In [4]: with return_sequences=True, predict returns one array of shape (2, 10, 5).
@@ -62,7 +60,7 @@ def test_cell_4_sequences_is_batch_by_steps_by_units(layer, verify):
     verify.structure(cell(layer, SEQUENCES).outputs, [(2, 10, 5)], names=["output"])
 
 
-@layers
+@each_layer
 @in_cell(SEQUENCES)
 def test_cell_4_last_row_is_cell_3_output(layer, verify):
     """In [4]: the last step of each printed sequence is the row In [3] printed for that sample.
@@ -78,7 +76,7 @@ def test_cell_4_last_row_is_cell_3_output(layer, verify):
     verify.equal(cell(layer, SEQUENCES).output[:, -1], cell(layer, DEFAULT).output, what="In [4] sequence[:, -1] against In [3] output")
 
 
-@layers
+@each_layer
 @in_cell(STATE)
 def test_cell_5_returns_output_then_states(layer, verify, request):
     """In [5]: with return_state=True, predict returns [_h, h, c] for LSTM ([_h, h] with one state), each (2, 5).
@@ -93,7 +91,7 @@ def test_cell_5_returns_output_then_states(layer, verify, request):
         request.node.user_properties.append(("notebook example", notebook_example()))
 
 
-@layers
+@each_layer
 @in_cell(STATE)
 def test_cell_5_output_is_h(layer, verify):
     """In [5]: _h and h print the same numbers.
@@ -106,7 +104,7 @@ def test_cell_5_output_is_h(layer, verify):
     verify.equal(observed.output, observed.states[0], what="In [5] _h against h")
 
 
-@layers
+@each_layer
 @in_cell(STATE)
 def test_cell_5_output_is_cell_3_output(layer, verify):
     """In [5]: _h prints what In [3] printed (same seed, same weights, same data).
@@ -121,7 +119,7 @@ def test_cell_5_output_is_cell_3_output(layer, verify):
     verify.equal(cell(layer, STATE).output, cell(layer, DEFAULT).output, what="In [5] _h against In [3] output")
 
 
-@pytest.mark.parametrize("layer", or_skipped([layer for layer in LAYERS if "c" in layer.state_names], "a cell state c"), ids=str)
+@over_layers("layer", lambda selected: or_skipped([layer for layer in selected.layers if "c" in layer.state_names], "a cell state c", selected))
 @in_cell(STATE)
 def test_cell_5_c_differs_from_h(layer, verify):
     """In [5]: c prints other numbers than h.
@@ -134,7 +132,7 @@ def test_cell_5_c_differs_from_h(layer, verify):
     verify.differ(c, h, what="In [5] c against h", at_least=1e-3)
 
 
-@layers
+@each_layer
 @in_cell(SEQUENCES_STATE)
 def test_cell_6_returns_sequence_then_states(layer, verify):
     """In [6]: with both flags, predict returns [sequence (2, 10, 5), h (2, 5), c (2, 5)] (LSTM).
@@ -148,7 +146,7 @@ def test_cell_6_returns_sequence_then_states(layer, verify):
     verify.structure(cell(layer, SEQUENCES_STATE).outputs, shapes, names=names)
 
 
-@layers
+@each_layer
 @in_cell(SEQUENCES_STATE)
 def test_cell_6_last_row_is_h(layer, verify):
     """In [6]: the last step of the printed sequence is the printed h.
@@ -161,7 +159,7 @@ def test_cell_6_last_row_is_h(layer, verify):
     verify.equal(observed.output[:, -1], observed.states[0], what="In [6] sequence[:, -1] against h")
 
 
-@layers
+@each_layer
 @in_cell(SEQUENCES_STATE)
 def test_cell_6_states_are_cell_5_states(layer, verify):
     """In [6]: h and c print what In [5] printed for them.

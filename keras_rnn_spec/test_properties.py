@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from keras_rnn_spec import hypothesis_profiles
 from keras_rnn_spec.cases import reproduced_by
-from keras_rnn_spec.catalogue import FLAGS, LAYERS, SEQUENCES, SEQUENCES_STATE
+from keras_rnn_spec.catalogue import FLAGS, SEQUENCES, SEQUENCES_STATE
 from keras_rnn_spec.observe import PATHS, Case, Dims, build, run
+from keras_rnn_spec.parameters import each_layer
 from keras_rnn_spec.semantics import expected_structure
 from keras_rnn_spec.subject import as_list
 
@@ -48,7 +49,7 @@ def any_length_example(layer) -> Example:
 
 
 @pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("layer", LAYERS, ids=str)
+@each_layer
 @reproduced_by(structure_example)
 @spec_settings
 @given(dims=dims, flags=st.sampled_from(FLAGS), known_timesteps=st.booleans())
@@ -65,7 +66,7 @@ def test_structure_holds_for_any_sizes(layer, path, dims, flags, known_timesteps
     verify.about(case).structure(run(case).outputs, shapes, names=names)
 
 
-@pytest.mark.parametrize("layer", LAYERS, ids=str)
+@each_layer
 @reproduced_by(any_length_example)
 @spec_settings
 @given(dims=dims, flags=st.sampled_from(FLAGS), other_timesteps=st.integers(1, 12))

@@ -5,13 +5,13 @@ reset_after settings) and LSTM from `get_weights()` alone. Weights and data are 
 non-constant, so a swapped gate, a transposed kernel or a misplaced bias shows as a difference.
 """
 
-import pytest
 
-from keras_rnn_spec.catalogue import LAYER_VARIANTS, reference_outputs
+from keras_rnn_spec.catalogue import reference_outputs
 from keras_rnn_spec.observe import cases, observe
+from keras_rnn_spec.parameters import over_layers
 
 
-@pytest.mark.parametrize("case", cases(LAYER_VARIANTS), ids=str)
+@over_layers("case", lambda selected: cases(selected.variants))
 def test_every_returned_tensor_matches_the_float64_reference(case, verify):
     """Every returned sequence and state matches the float64 reference within float32 rounding.
 

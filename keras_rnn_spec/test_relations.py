@@ -8,18 +8,23 @@ import numpy as np
 import pytest
 
 from keras_rnn_spec import reference
-from keras_rnn_spec.catalogue import DEFAULT, LAYERS, SEQUENCES, SEQUENCES_STATE, STATE
+from keras_rnn_spec.catalogue import DEFAULT, SEQUENCES, SEQUENCES_STATE, STATE
 from keras_rnn_spec.observe import cases, observe
-from keras_rnn_spec.parameters import or_skipped
+from keras_rnn_spec.parameters import or_skipped, over_layers
 from keras_rnn_spec.verify import FLOAT32_EPS
 
 # Exact comparisons below: the library computes these tensors once and returns them twice (or runs
 # the same operations in the same order), so any difference at all is a fault.
 
-LAYERS_WITH_CELL_STATE = [layer for layer in LAYERS if layer.state_names == ("h", "c")]
 
 
-@pytest.mark.parametrize("case", cases(flags=[SEQUENCES, SEQUENCES_STATE]), ids=str)
+def with_cell_state(selected, flags) -> list:
+    """The cases of the layers under test with states h and c, or one skipped case when none has them."""
+    layers = [layer for layer in selected.layers if layer.state_names == ("h", "c")]
+    return or_skipped(cases(layers, flags=flags), "states h, c", selected)
+
+
+@over_layers("case", lambda selected: cases(selected.layers, flags=[SEQUENCES, SEQUENCES_STATE]))
 def test_last_step_of_the_sequence_is_the_default_output(case, verify):
     """With return_sequences=True, the last step of the sequence equals the output without it.
 
@@ -36,7 +41,7 @@ def test_last_step_of_the_sequence_is_the_default_output(case, verify):
     verify.equal(sequence[:, -1], default_output, what="sequence[:, -1] against the output of return_sequences=False")
 
 
-@pytest.mark.parametrize("case", cases(flags=[STATE]), ids=str)
+@over_layers("case", lambda selected: cases(selected.layers, flags=[STATE]))
 def test_output_is_h(case, verify):
     """With return_state=True (and no sequences), the output equals h: the same numbers.
 
@@ -48,7 +53,7 @@ def test_output_is_h(case, verify):
     verify.equal(observed.output, observed.states[0], what="output against state h")
 
 
-@pytest.mark.parametrize("case", cases(flags=[SEQUENCES_STATE]), ids=str)
+@over_layers("case", lambda selected: cases(selected.layers, flags=[SEQUENCES_STATE]))
 def test_last_step_of_the_sequence_is_h(case, verify):
     """With both flags, the last step of the returned sequence equals h.
 
@@ -60,7 +65,7 @@ def test_last_step_of_the_sequence_is_h(case, verify):
     verify.equal(observed.output[:, -1], observed.states[0], what="sequence[:, -1] against state h")
 
 
-@pytest.mark.parametrize("case", or_skipped(cases(LAYERS_WITH_CELL_STATE, flags=[STATE, SEQUENCES_STATE]), "states h, c"), ids=str)
+@over_layers("case", lambda selected: with_cell_state(selected, [STATE, SEQUENCES_STATE]))
 def test_cell_state_is_not_h(case, verify):
     """LSTM: the cell state c is not h; it is returned second, and its numbers differ from h's.
 
@@ -74,7 +79,7 @@ def test_cell_state_is_not_h(case, verify):
     verify.differ(c, h, what="state c against state h", at_least=1e-3)
 
 
-@pytest.mark.parametrize("case", or_skipped(cases(LAYERS_WITH_CELL_STATE, flags=[STATE, SEQUENCES_STATE]), "states h, c"), ids=str)
+@over_layers("case", lambda selected: with_cell_state(selected, [STATE, SEQUENCES_STATE]))
 def test_h_is_bounded_by_tanh_of_c(case, verify):
     """LSTM: |h| <= |tanh(c)| elementwise, because h = o * tanh(c) with the output gate o in (0, 1).
 
@@ -93,7 +98,7 @@ def test_h_is_bounded_by_tanh_of_c(case, verify):
     )
 
 
-@pytest.mark.parametrize("case", or_skipped(cases(LAYERS_WITH_CELL_STATE, flags=[SEQUENCES_STATE]), "states h, c"), ids=str)
+@over_layers("case", lambda selected: with_cell_state(selected, [SEQUENCES_STATE]))
 def test_h_is_output_gate_times_tanh_of_c(case, verify):
     """LSTM: h = o * tanh(c) elementwise, with o the output gate of the last step.
 

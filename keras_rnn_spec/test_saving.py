@@ -13,12 +13,12 @@ import functools
 import pytest
 
 from keras_rnn_spec.cases import WrittenCase, reproduced_by
-from keras_rnn_spec.catalogue import FLAGS, LAYERS
+from keras_rnn_spec.catalogue import FLAGS
 from keras_rnn_spec.observe import Case, Dims, data_code, inputs_for, seeding_code, set_seeded_weights
+from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.subject import as_list, keras
 
 DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: saving does not depend on the length
-CONFIGURATIONS = [(layer, flags) for layer in LAYERS for flags in FLAGS]
 
 
 def layer_name(layer, flags) -> str:
@@ -83,7 +83,7 @@ def round_trip_case(layer, flags) -> WrittenCase:
     return WrittenCase(layer, description, "\n".join(code))
 
 
-configurations = pytest.mark.parametrize("layer, flags", CONFIGURATIONS, ids=str)
+configurations = over_layers("layer, flags", lambda selected: [(layer, flags) for layer in selected.layers for flags in FLAGS])
 
 
 @configurations

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from keras_rnn_spec.cases import WrittenCase, reproduced_by
-from keras_rnn_spec.catalogue import DEFAULT, FLAGS, LAYERS, SEQUENCES, Flags, RecurrentLayer, reference_of
+from keras_rnn_spec.catalogue import DEFAULT, FLAGS, SEQUENCES, Flags, RecurrentLayer, reference_of
 from keras_rnn_spec.observe import (
     WEIGHT_SCALE,
     WEIGHT_SEED,
@@ -27,6 +27,7 @@ from keras_rnn_spec.observe import (
     seed_weights,
     snippet_names,
 )
+from keras_rnn_spec.parameters import each_layer, over_layers
 from keras_rnn_spec.refusals import described, record_raised, run_steps
 from keras_rnn_spec.semantics import returned_by_reference, returned_names
 from keras_rnn_spec.subject import as_list, keras
@@ -81,7 +82,6 @@ class StackCase:
         )
 
 
-STACK_CASES = [StackCase(layer, flags) for layer in LAYERS for flags in FLAGS]
 
 
 @functools.cache
@@ -138,7 +138,7 @@ def stack_without_sequences_case(layer: RecurrentLayer, how: str) -> WrittenCase
 
 
 @pytest.mark.parametrize("how", ["call", "functional", "Sequential"])
-@pytest.mark.parametrize("layer", LAYERS, ids=str)
+@each_layer
 @reproduced_by(stack_without_sequences_case)
 def test_a_layer_on_a_layer_without_return_sequences_raises(layer, how, verify):
     """A layer stacked on one without return_sequences=True raises ValueError: expected ndim=3, found ndim=2.
@@ -172,7 +172,7 @@ def test_a_layer_on_a_layer_without_return_sequences_raises(layer, how, verify):
     )
 
 
-@pytest.mark.parametrize("case", STACK_CASES, ids=str)
+@over_layers("case", lambda selected: [StackCase(layer, flags) for layer in selected.layers for flags in FLAGS])
 def test_a_stack_matches_the_reference_chained_layer_after_layer(case, verify):
     """With return_sequences=True on the first layer, the stack is the float64 reference applied layer after layer.
 

@@ -15,9 +15,8 @@ That an LSTM given h alone is refused, not completed with a zero c, is chapter 2
 from dataclasses import dataclass
 
 import numpy as np
-import pytest
 
-from keras_rnn_spec.catalogue import LAYERS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, RecurrentLayer, reference_of
+from keras_rnn_spec.catalogue import SEQUENCES, SEQUENCES_STATE, STATE, Flags, RecurrentLayer, reference_of
 from keras_rnn_spec.observe import (
     DATA_SEED,
     NOTES_DIMS,
@@ -31,7 +30,7 @@ from keras_rnn_spec.observe import (
     seeding_code,
     snippet_names,
 )
-from keras_rnn_spec.parameters import or_skipped
+from keras_rnn_spec.parameters import or_skipped, over_layers
 from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.verify import reference_tolerance
 
@@ -118,14 +117,15 @@ def given_states(case: PassingCase) -> list[np.ndarray]:
     return [rng.uniform(-1, 1, (case.dims.batch, case.dims.units)).astype("float32") for _ in case.layer.state_names]
 
 
-def scenario_cases(scenario: str, layers=LAYERS) -> list[PassingCase]:
+def scenario_cases(scenario: str, layers) -> list[PassingCase]:
     return [PassingCase(layer, scenario) for layer in layers]
 
 
-LSTM_ONLY = [layer for layer in LAYERS if layer.state_names == ("h", "c")]
+def with_cell_state(selected) -> list:
+    return [layer for layer in selected.layers if layer.state_names == ("h", "c")]
 
 
-@pytest.mark.parametrize("case", scenario_cases("initial-state"), ids=str)
+@over_layers("case", lambda selected: scenario_cases("initial-state", selected.layers))
 def test_initial_state_is_where_the_recurrence_starts(case, verify):
     """With initial_state, the sequence and the final states are those of the recurrence started from it.
 
@@ -151,7 +151,7 @@ def test_initial_state_is_where_the_recurrence_starts(case, verify):
     verify.each_equal(final_states, expected_states, names=names, what="final state {name} against the reference", atol=atol, why=why)
 
 
-@pytest.mark.parametrize("case", or_skipped(scenario_cases("initial-state", LSTM_ONLY), "states h, c"), ids=str)
+@over_layers("case", lambda selected: or_skipped(scenario_cases("initial-state", with_cell_state(selected)), "states h, c", selected))
 def test_lstm_initial_cell_state_changes_the_output(case, verify):
     """LSTM: the c of initial_state is used: the same h with another c gives another sequence.
 
@@ -170,7 +170,7 @@ def test_lstm_initial_cell_state_changes_the_output(case, verify):
     verify.differ(with_c, with_zero_c, what="sequence from [h, c] against sequence from [h, zeros]", at_least=1e-2)
 
 
-@pytest.mark.parametrize("case", scenario_cases("chunks"), ids=str)
+@over_layers("case", lambda selected: scenario_cases("chunks", selected.layers))
 def test_two_chunks_with_carried_state_equal_one_pass(case, verify):
     """Running x[:, :k] and then x[:, k:] from the returned states gives exactly the one-pass sequence and states.
 
@@ -234,7 +234,7 @@ class EncoderDecoderCase:
         )
 
 
-@pytest.mark.parametrize("case", [EncoderDecoderCase(layer) for layer in LAYERS], ids=str)
+@over_layers("case", lambda selected: [EncoderDecoderCase(layer) for layer in selected.layers])
 def test_encoder_states_start_the_decoder(case, verify):
     """The encoder's returned states, as the decoder's initial_state, start the decoder where the encoder stopped.
 

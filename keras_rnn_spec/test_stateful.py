@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from keras_rnn_spec.cases import WrittenCase, reproduced_by
-from keras_rnn_spec.catalogue import LAYERS, SEQUENCES, RecurrentLayer, reference_of
+from keras_rnn_spec.catalogue import SEQUENCES, RecurrentLayer, reference_of
 from keras_rnn_spec.observe import (
     NOTES_DIMS,
     Dims,
@@ -30,11 +30,10 @@ from keras_rnn_spec.observe import (
     seed_weights,
     seeding_code,
 )
+from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.subject import KERAS_MAJOR, as_list, keras, to_numpy
 from keras_rnn_spec.verify import reference_tolerance
 
-STATEFUL_LAYERS = [layer.with_options(stateful=True) for layer in LAYERS]  # made once: the model cache is by identity
-BASE_NAMES = {stateful: str(layer) for stateful, layer in zip(STATEFUL_LAYERS, LAYERS, strict=True)}
 DIMS = NOTES_DIMS
 HALF = DIMS.timesteps // 2  # two chunks of equal length: the second predict reuses the first one's trace
 OTHER_BATCH = 1  # a single sample: broadcast against the states, it would run unnoticed
@@ -42,7 +41,14 @@ OTHER_BATCH = 1  # a single sample: broadcast against the states, it would run u
 
 def layer_id(layer: RecurrentLayer) -> str:
     """The layer's own name (every layer in this chapter is stateful): LSTM, not LSTM(stateful=True)."""
-    return BASE_NAMES[layer]
+    return str(layer.derived_from)
+
+
+def stateful(layers) -> list[RecurrentLayer]:
+    return [layer.with_options(stateful=True) for layer in layers]
+
+
+each_stateful_layer = over_layers("layer", lambda selected: stateful(selected.layers), ids=layer_id)
 
 
 # A refused call's lines end with the error in `refused` (None if the call returned).
@@ -152,11 +158,14 @@ def check_zeros(verify, layer: RecurrentLayer, recurrent, *, after: str) -> None
         verify.equal(to_numpy(state), np.zeros((DIMS.batch, DIMS.units)), what=f"state {name} after {after}")
 
 
-def scenario_cases(scenario: str, paths=("predict", "call")) -> list[StatefulCase]:
-    return [StatefulCase(layer, path, scenario) for layer in STATEFUL_LAYERS for path in paths]
+def over_scenario(scenario: str, paths=("predict", "call")):
+    """The scenario on each layer under test, stateful, by each path: an `over_layers` mark."""
+    return over_layers(
+        "case", lambda selected: [StatefulCase(layer, path, scenario) for layer in stateful(selected.layers) for path in paths]
+    )
 
 
-@pytest.mark.parametrize("case", scenario_cases("two-calls"), ids=str)
+@over_scenario("two-calls")
 def test_state_carries_from_one_call_to_the_next(case, verify):
     """Calls on x[:, :k] and then x[:, k:] return the sequence of one pass over x: the second goes on from the first.
 
@@ -179,7 +188,7 @@ def test_state_carries_from_one_call_to_the_next(case, verify):
     )
 
 
-@pytest.mark.parametrize("case", scenario_cases("one-predict", paths=["predict"]), ids=str)
+@over_scenario("one-predict", paths=["predict"])
 def test_state_carries_between_batches_of_one_predict(case, verify):
     """Within one predict, sample i of each batch continues sample i of the batch before it.
 
@@ -207,7 +216,7 @@ def test_state_carries_between_batches_of_one_predict(case, verify):
     )
 
 
-@pytest.mark.parametrize("case", scenario_cases("reset", paths=["call"]), ids=str)
+@over_scenario("reset", paths=["call"])
 def test_reset_states_sets_the_states_back_to_zeros(case, verify):
     """After reset_states() the states are zeros, and the next call returns what the first call returned.
 
@@ -228,7 +237,7 @@ def test_reset_states_sets_the_states_back_to_zeros(case, verify):
     verify.equal(run(x[:, :HALF]), first, what="the call after reset_states() against the first call")
 
 
-@pytest.mark.parametrize("case", scenario_cases("reset-state", paths=["call"]), ids=str)
+@over_scenario("reset-state", paths=["call"])
 def test_reset_state_is_the_keras_3_name(case, verify):
     """Keras 3 names the method reset_state(): it sets the states to zeros, as its alias reset_states() does.
 
@@ -277,7 +286,7 @@ def model_reset_case(layer: RecurrentLayer) -> WrittenCase:
     )
 
 
-@pytest.mark.parametrize("layer", STATEFUL_LAYERS, ids=layer_id)
+@each_stateful_layer
 @reproduced_by(model_reset_case)
 def test_only_a_keras_2_model_resets_its_layers(layer, verify):
     """A Keras 2 Model has reset_states(), which zeroes its stateful layers; a Keras 3 Model has no reset method.
@@ -312,7 +321,7 @@ def no_batch_size_case(layer: RecurrentLayer) -> WrittenCase:
     )
 
 
-@pytest.mark.parametrize("layer", STATEFUL_LAYERS, ids=layer_id)
+@each_stateful_layer
 @reproduced_by(no_batch_size_case)
 def test_stateful_layer_without_a_batch_size_is_refused(layer, verify):
     """A stateful layer on an Input without a batch size raises ValueError when the model is built.
@@ -356,7 +365,7 @@ def batch_size_case(layer: RecurrentLayer, way: str) -> WrittenCase:
 
 
 @pytest.mark.parametrize("way", BATCH_SIZE_WAYS)
-@pytest.mark.parametrize("layer", STATEFUL_LAYERS, ids=layer_id)
+@each_stateful_layer
 @reproduced_by(batch_size_case)
 def test_input_batch_size_or_batch_shape_fixes_the_states_batch(layer, way, verify):
     """keras.Input(batch_size=b) or Input(batch_shape=(b, ...)) gives a stateful layer states of shape (b, units).
@@ -390,7 +399,7 @@ def batch_input_shape_case(layer: RecurrentLayer) -> WrittenCase:
     )
 
 
-@pytest.mark.parametrize("layer", STATEFUL_LAYERS, ids=layer_id)
+@each_stateful_layer
 @reproduced_by(batch_input_shape_case)
 def test_batch_input_shape_is_a_keras_2_argument(layer, verify):
     """batch_input_shape= on the first layer fixes the batch in Keras 2; Keras 3 refuses it with ValueError.
@@ -424,7 +433,7 @@ def attempt(run, chunk):
         return None, error
 
 
-@pytest.mark.parametrize("case", scenario_cases("other-batch", paths=["call"]), ids=str)
+@over_scenario("other-batch", paths=["call"])
 def test_another_batch_size_is_refused_by_the_layer(case, verify):
     """A stateful layer built for batch b refuses a call on another batch size with ValueError.
 
@@ -445,7 +454,7 @@ def test_another_batch_size_is_refused_by_the_layer(case, verify):
     )
 
 
-@pytest.mark.parametrize("case", scenario_cases("other-batch", paths=["predict"]), ids=str)
+@over_scenario("other-batch", paths=["predict"])
 def test_another_batch_size_is_refused_by_a_first_predict(case, verify):
     """A new model with a stateful layer on batch b refuses a first predict on another batch size with ValueError.
 
@@ -467,7 +476,7 @@ def test_another_batch_size_is_refused_by_a_first_predict(case, verify):
 
 # One layer: the batch check and predict's tracing belong to the RNN base class and the trainer,
 # the same for the three layers, and each run of this claim costs a retrace (~0.3 s).
-@pytest.mark.parametrize("case", [StatefulCase(STATEFUL_LAYERS[-1], "predict", "batch-after-predict")], ids=str)
+@over_layers("case", lambda selected: [StatefulCase(stateful(selected.layers)[-1], "predict", "batch-after-predict")])
 def test_another_batch_size_is_refused_after_a_predict(case, verify):
     """After a predict on batch b, a predict on another batch size is still refused with ValueError.
 

@@ -4,13 +4,13 @@ Source: the notebook's cells In [3] to In [6], and the RNN layers' docstrings ("
 Boolean. Whether to return the last state in addition to the output").
 """
 
-import pytest
 
 from keras_rnn_spec.observe import cases, observe
+from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import expected_structure
 
 
-@pytest.mark.parametrize("case", cases(), ids=str)
+@over_layers("case", lambda selected: cases(selected.layers))
 def test_returns_the_output_then_one_tensor_per_state(case, verify):
     """The layer returns 1 tensor, or 1 + its number of states with return_state=True, with these shapes.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_rnn_spec import differences, selection
+from keras_rnn_spec import catalogue, differences, selection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,7 +116,8 @@ def test_a_selection_counts_only_its_tests_and_calls_no_entry_stale(suite, selec
 
 
 def test_a_run_on_other_layers_calls_no_entry_stale(suite, monkeypatch):
-    monkeypatch.setattr(selection, "KERAS_OWN_LAYERS", False)  # what SPEC_LAYERS sets
+    other_layers = catalogue.Selection("user_layers:LAYERS", (catalogue.GRU,))  # what SPEC_LAYERS sets
+    monkeypatch.setattr(selection, "selection_of", lambda config: other_layers)
     result = suite.runpytest_inprocess()
     result.assert_outcomes(passed=4)
     assert section(result) == [APPLIED_TO_BOTH]

@@ -24,13 +24,13 @@ import numpy as np
 
 from benchmarks.report import KERAS_PATHS
 from keras_rnn_spec import subject
-from keras_rnn_spec.catalogue import FLAGS, LAYERS, Flags, RecurrentLayer
+from keras_rnn_spec.catalogue import FLAGS, KERAS_LAYERS, Flags, RecurrentLayer
 from keras_rnn_spec.observe import NOTES_DIMS, Case, Dims, inputs_for, set_seeded_weights
 from keras_rnn_spec.subject import as_list, backend_name, keras
 from keras_rnn_spec.verify import reference_tolerance
 
 DEVICES = ("CPU", "GPU")
-LAYERS_BY_NAME = {str(layer): layer for layer in LAYERS}
+LAYERS_BY_NAME = {str(layer): layer for layer in KERAS_LAYERS}
 FLAGS_BY_NAME = {str(flags): flags for flags in FLAGS}
 
 # How each benchmark is timed (the test module times; the results file records these).

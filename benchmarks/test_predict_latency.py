@@ -37,7 +37,7 @@ from benchmarks.runs import (
     reference_outputs,
     tracing_count,
 )
-from keras_rnn_spec.catalogue import DEFAULT, FLAGS, LAYERS, LSTM, SEQUENCES_STATE
+from keras_rnn_spec.catalogue import DEFAULT, FLAGS, KERAS_LAYERS, LSTM, SEQUENCES_STATE
 from keras_rnn_spec.exporting import closest
 from keras_rnn_spec.semantics import returned_names
 from keras_rnn_spec.subject import as_list, backend_name
@@ -45,7 +45,7 @@ from keras_rnn_spec.subject import as_list, backend_name
 PATHS = (*report.KERAS_PATHS, *ROUTE_PATHS)
 BATCHES = (1, 32, 256)
 TIMESTEPS = (10, 100)
-FULL = {"layers": LAYERS, "flags": FLAGS, "batches": BATCHES, "timesteps": TIMESTEPS}
+FULL = {"layers": KERAS_LAYERS, "flags": FLAGS, "batches": BATCHES, "timesteps": TIMESTEPS}
 # --quick: one model in two flag sets, every path (for CI and a smoke check).
 QUICK = {"layers": (LSTM,), "flags": (DEFAULT, SEQUENCES_STATE), "batches": (32,), "timesteps": (10,)}
 

@@ -162,6 +162,12 @@ class Selection:
 
     target: str  # the MODULE:ATTRIBUTE they were chosen by, "" for Keras' own
     layers: tuple[RecurrentLayer, ...]
+    chosen_in: str = ""  # where a layer author's claims_for chose them instead (authors.py)
+
+    @property
+    def chosen_by(self) -> str:
+        """How the layers were chosen, in words: SPEC_LAYERS=module:ATTRIBUTE, or the claims_for that named them."""
+        return f"claims_for in {self.chosen_in}" if self.chosen_in else f"SPEC_LAYERS={self.target}"
 
     @property
     def keras_own(self) -> bool:
@@ -175,7 +181,7 @@ class Selection:
     def __str__(self) -> str:
         """The layers in words, for the report header and the report's environment table."""
         names = ", ".join(str(layer) for layer in self.layers)
-        return f"{names} (Keras' own)" if self.keras_own else f"{names} (SPEC_LAYERS={self.target})"
+        return f"{names} (Keras' own)" if self.keras_own else f"{names} ({self.chosen_by})"
 
 
 SELECTION = pytest.StashKey[Selection]()
@@ -191,6 +197,14 @@ def selection_of(config) -> Selection:
     """The session's layers under test: those its plugin resolved, else (a config the plugin did not
     configure for the spec) Keras' own."""
     return config.stash.get(SELECTION, Selection("", KERAS_LAYERS))
+
+
+def selection_at(node) -> Selection:
+    """The layers under test where `node` (a test, or the definition being parametrized) sits: those of
+    the nearest node above it that holds a selection (a layer author's `claims_for`, authors.py),
+    else the session's."""
+    held = [above.stash[SELECTION] for above in node.listchain() if SELECTION in above.stash]
+    return held[-1] if held else selection_of(node.config)
 
 
 @functools.cache  # entries are hashed by identity; a failing layer fails many claims

@@ -16,7 +16,7 @@ from typing import Callable
 
 import pytest
 
-from keras_rnn_spec.catalogue import Selection, selection_of
+from keras_rnn_spec.catalogue import Selection, selection_at
 
 MARKER = "over_layers"
 
@@ -37,7 +37,7 @@ def parametrize_from_selection(metafunc) -> None:
     for index, mark in enumerate(markers):
         if mark.name == MARKER:
             argnames, build = mark.args
-            markers[index] = pytest.mark.parametrize(argnames, build(selection_of(metafunc.config)), **mark.kwargs).mark
+            markers[index] = pytest.mark.parametrize(argnames, build(selection_at(metafunc.definition)), **mark.kwargs).mark
 
 
 def or_skipped(params: list, missing: str, selected: Selection) -> list:
@@ -47,6 +47,6 @@ def or_skipped(params: list, missing: str, selected: Selection) -> list:
     layers = "; ".join(
         f"{layer} has state{'s' * (len(layer.state_names) > 1)} {', '.join(layer.state_names)}" for layer in selected.layers
     )
-    chosen_by = f" (SPEC_LAYERS={selected.target})" if selected.target else ""
+    chosen_by = "" if selected.keras_own else f" ({selected.chosen_by})"
     reason = f"no layer under test has {missing}: {layers}{chosen_by}"
     return [pytest.param(None, id=f"no layer with {missing}", marks=pytest.mark.skip(reason=reason))]

@@ -24,6 +24,7 @@ import sys
 
 import pytest
 
+from keras_rnn_spec.authors import ClaimsFor, SpecClaims
 from keras_rnn_spec.invocation import DEFAULT_REPORT, layers_target, report_path, runs_the_whole_spec, selects_the_spec
 
 # The short summary of a run of the spec: a line, with its reason, for every failure, error, skip and
@@ -183,10 +184,28 @@ def pytest_configure(config):
     except catalogue.SpecLayersError as problem:
         named = "--rnn-spec-layers" if config.option.rnn_spec_layers is not None else "SPEC_LAYERS"
         raise pytest.UsageError(f"{named}={target}: {problem}. {LAYERS_FORM}.") from None
-    from keras_rnn_spec import differences, report, session
+    register_claims_parts(config)
+    from keras_rnn_spec import report
+
+    if (report_path(config) or config.option.spec) and not config.pluginmanager.is_registered(report):
+        config.pluginmanager.register(report, "keras_rnn_spec.report")
+
+
+def register_claims_parts(config) -> None:
+    """Register what the claims need to run: session.py's hooks and fixtures and the known differences
+    (whose pytest_configure, a historic hook, pytest calls on registering them after configure too)."""
+    from keras_rnn_spec import differences, session
 
     for name, module in (("keras_rnn_spec.session", session), ("keras_rnn_spec.differences", differences)):
         if not config.pluginmanager.is_registered(module):
             config.pluginmanager.register(module, name)
-    if (report_path(config) or config.option.spec) and not config.pluginmanager.is_registered(report):
-        config.pluginmanager.register(report, "keras_rnn_spec.report")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector, name, obj):
+    """A test module's attribute holding a layer author's `claims_for` (authors.py) is a node under which
+    every chapter is collected with those layers; what the claims need is registered first."""
+    if isinstance(obj, ClaimsFor):
+        register_claims_parts(collector.config)
+        return SpecClaims.from_parent(collector, name=name, claims=obj)
+    return None

@@ -58,7 +58,7 @@ import pytest
 
 from keras_rnn_spec import reference, report_render, selection, subject
 from keras_rnn_spec.cases import case_of
-from keras_rnn_spec.catalogue import DEFAULT, Flags, RecurrentLayer, selection_of
+from keras_rnn_spec.catalogue import DEFAULT, Flags, RecurrentLayer, selection_at, selection_of
 from keras_rnn_spec.observe import Case, snippet_imports
 from keras_rnn_spec.invocation import DEFAULT_REPORT, PACKAGE, PACKAGE_DIR, installed, report_path, selects_the_spec
 from keras_rnn_spec.revision import suite_revision
@@ -320,7 +320,7 @@ def claim_text(item) -> dict:
     case = case_of(item)
     whole = check.startswith("import ")  # a snippet of its own, not a continuation of the case's
     layer = getattr(case, "layer", None)
-    if isinstance(layer, RecurrentLayer) and not selection_of(item.config).keras_own:
+    if isinstance(layer, RecurrentLayer) and not selection_at(item).keras_own:
         check = check_for(check, layer, whole=whole)
     if case is not None and not whole:
         snippet = "\n\n".join(part for part in (case.snippet(), check) if part)

@@ -10,7 +10,7 @@ out (--lf, --ignore), on Keras' own layers.
 
 import pytest
 
-from keras_rnn_spec.catalogue import selection_of
+from keras_rnn_spec.catalogue import selection_at, selection_of
 from keras_rnn_spec.invocation import PACKAGE_DIR, arg_paths, selects_the_spec
 
 
@@ -43,7 +43,8 @@ def is_whole_suite(config, session, deselected: int) -> bool:
     paths = arg_paths(config)
     covered = all(any(path == folder or path in folder.parents for path in paths) for folder in suite_folders(config))
     left_out = getattr(config.option, "lf", False) or config.option.ignore or config.option.ignore_glob
-    return selection_of(config).keras_own and covered and not left_out and not deselected and not session.testsfailed
+    keras_own = selection_of(config).keras_own and all(selection_at(item).keras_own for item in session.items)
+    return keras_own and covered and not left_out and not deselected and not session.testsfailed
 
 
 def suite_folders(config) -> list:

@@ -11,6 +11,7 @@ import traceback
 import pytest
 
 from keras_rnn_spec import artifact_cache, catalogue, subject
+from keras_rnn_spec.authors import mark_expected_failures
 from keras_rnn_spec.cases import case_of
 from keras_rnn_spec.invocation import PACKAGE_DIR
 from keras_rnn_spec.parameters import parametrize_from_selection
@@ -63,16 +64,17 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
-    selected = catalogue.selection_of(config)
     for item in items:
         if PACKAGE_DIR in item.path.parents:
             for rule in SUBJECT_INTERNAL_WARNINGS:
                 item.add_marker(pytest.mark.filterwarnings(rule))
             item.add_marker(pytest.mark.filterwarnings(f"error:{subject.FORK_WARNING}:RuntimeWarning"))  # added last: it wins
         about_keras = item.get_closest_marker("keras_classes")
+        selected = catalogue.selection_at(item)
         if about_keras is not None and not selected.keras_own:
-            reason = f"about Keras' own {about_keras.args[0]}, not the layers under test (SPEC_LAYERS={selected.target})"
+            reason = f"about Keras' own {about_keras.args[0]}, not the layers under test ({selected.chosen_by})"
             item.add_marker(pytest.mark.skip(reason=reason))
+    mark_expected_failures(items)
 
 
 def pytest_sessionfinish(session):
@@ -127,7 +129,7 @@ def pytest_runtest_call(item):
             if case is not None:
                 error.add_note(f"Case:     {case.describe()}")
                 error.add_note("Reproduce:\n" + textwrap.indent(case.snippet(), "    "))
-        if not catalogue.selection_of(item.config).keras_own:  # Keras' own layers survive the copy; a user's may not
+        if not catalogue.selection_at(item).keras_own:  # Keras' own layers survive the copy; a user's may not
             for problem in filter(None, map(catalogue.config_copy_problem, layers_of(item))):
                 error.add_note(problem)
         raise

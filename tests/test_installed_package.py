@@ -215,3 +215,67 @@ def test_the_installed_spec_lists_each_of_its_chapters_once(installed, tmp_path)
     rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
     assert len(rows) == len(chapters), rows
     assert len([row for row in rows if row.endswith("| not in this run |")]) == len(chapters) - 1, rows
+
+
+# -- a layer author's own test file (keras_rnn_spec.claims_for, README "From your own test file")
+
+AUTHORS_SUITE = {
+    "test_my_layers.py": """
+        from coupled_lstm import LAYERS
+        from keras_rnn_spec import KERAS_LAYERS, RecurrentLayer, claims_for, reference
+        from keras_rnn_spec.subject import keras
+
+
+        def reversed_reference(weights, inputs, initial_state=None, **options):
+            \"\"\"A planted fault: the float64 LSTM run over the steps in reverse.\"\"\"
+            return reference.lstm(weights, inputs[:, ::-1], initial_state, **options)
+
+
+        MISREAD = RecurrentLayer("MisreadLSTM", keras.layers.LSTM, ("h", "c"), reversed_reference)
+        REFERENCE_CLAIM = "test_reference.py::test_every_returned_tensor_matches_the_float64_reference"
+
+        test_coupled_lstm = claims_for(LAYERS)
+        test_misread_lstm = claims_for(MISREAD, expected_failed_claims={REFERENCE_CLAIM + "[*-call]": "reads the steps in reverse"})
+        test_keras_own = claims_for(KERAS_LAYERS)
+        """,
+}
+
+
+def authors_run(installed: Path, project: Path, *args: str) -> subprocess.CompletedProcess:
+    return run([str(installed), "-P", "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", *args], project)
+
+
+def test_a_layer_authors_test_file_runs_the_claims_on_their_layers_and_keras_own_in_one_session(installed, tmp_path):
+    """claims_for in a user's test file, run against the installed wheel, parametrizes every chapter with
+    each set of layers it is given, side by side in one session, and their expected failures, narrowed
+    to cases, are strict expected failures: the cases they do not name still fail."""
+    project = project_with(tmp_path, **AUTHORS_SUITE)
+    collected = authors_run(installed, project, "--collect-only")
+    assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-2000:]
+    ids = [line for line in collected.stdout.splitlines() if "::" in line]
+    for holder, layer in (("test_coupled_lstm", "CoupledLSTM"), ("test_misread_lstm", "MisreadLSTM"), ("test_keras_own", "GRU")):
+        assert f"test_my_layers.py::{holder}::test_flags.py::test_configurations_agree_where_they_overlap[{layer}-default-vs-sequences-call]" in ids
+    spec = run([str(installed), "-P", "-m", "pytest", "-p", "no:cacheprovider", "-q", "--pyargs", "keras_rnn_spec", "--collect-only"], project)
+    # The same claims and cases as a run of the spec itself on Keras' own layers, in the same order.
+    assert [nodeid.split("::test_keras_own::")[1] for nodeid in ids if "::test_keras_own::" in nodeid] == [
+        line for line in spec.stdout.splitlines() if "::" in line
+    ]
+    done = authors_run(installed, project, "-k", "test_reference")
+    failed = sorted(line.split("[")[1].split("]")[0] for line in done.stdout.splitlines() if line.startswith("FAILED "))
+    assert failed == [f"MisreadLSTM-{flags}-predict" for flags in ("default", "sequences", "sequences-state", "state")], done.stdout[-3000:]
+    assert re.search(r"^4 failed, \d+ passed, \d+ deselected, 4 xfailed in ", done.stdout.strip().splitlines()[-1], re.MULTILINE), done.stdout[-1000:]
+
+
+def test_an_expected_failure_naming_no_claim_is_refused_in_one_line(installed, tmp_path):
+    """expected_failed_claims naming a claim the spec does not have stops the collection of that test
+    file with one line naming the key and the form a claim's name takes."""
+    typo = "test_flags.py::test_configurations_agree"
+    suite = {"test_typo.py": f"from coupled_lstm import LAYERS\nfrom keras_rnn_spec import claims_for\n\ntest_mine = claims_for(LAYERS, expected_failed_claims={{{typo!r}: 'why'}})\n"}
+    done = authors_run(installed, project_with(tmp_path, **suite), "--collect-only")
+    assert done.returncode == pytest.ExitCode.INTERRUPTED, done.stdout[-3000:] + done.stderr[-2000:]
+    section = done.stdout.split("ERROR collecting test_typo.py")[1].split("=====")[0].strip("_ \n").splitlines()
+    assert section == [
+        f"expected_failed_claims names {typo!r}, which is no claim of the spec: name one as CHAPTER::FUNCTION "
+        "(test_flags.py::test_configurations_agree_where_they_overlap), optionally followed by [case pattern]; "
+        "`pytest --pyargs keras_rnn_spec --collect-only -q` lists them"
+    ], section

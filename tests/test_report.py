@@ -373,8 +373,9 @@ def test_a_claim_no_layer_under_test_qualifies_for_is_skipped_with_what_is_missi
     pytester.path.joinpath("chapters/test_c.py").write_text(
         '"""Chapter 1: the cell state."""\n'
         "import pytest\n"
+        "from keras_rnn_spec.catalogue import select\n"
         "from keras_rnn_spec.parameters import or_skipped\n\n\n"
-        '@pytest.mark.parametrize("layer", or_skipped([], "a cell state c"), ids=str)\n'
+        '@pytest.mark.parametrize("layer", or_skipped([], "a cell state c", select("")), ids=str)\n'
         "def test_c(layer):\n"
         '    """c is not h."""\n'
     )

@@ -1,9 +1,10 @@
-"""Self-tests of SPEC_LAYERS (keras_rnn_spec/catalogue.py, conftest.py) and README's "Your own layer".
+"""Self-tests of SPEC_LAYERS (keras_rnn_spec/catalogue.py, conftest.py) and of examples/my_layer.py,
+the template README's "Your own layer" points to.
 
 A value that names no catalogue entries stops pytest at start-up with one usage error; the header
 and reports/spec.md name the layers under test; a user layer that a copy through its config breaks
 (as Bidirectional and saving copy it) fails its claims with notes naming the claim and the cause;
-README's template passes the whole spec, report included. The runs are pytest subprocesses
+the template passes the whole spec, report included. The runs are pytest subprocesses
 with the repository as rootdir, writing their report and results into tmp_path.
 """
 
@@ -264,20 +265,14 @@ def test_the_report_environment_names_the_spec_layers(broken_layers_run):
     assert "\n| layers | NoFromConfigRNN, UnitsOnlyRNN (SPEC_LAYERS=broken_user_layers:LAYERS) |\n" in report_text
 
 
-# -- README's template
-
-def readme_template() -> str:
-    """The Python block of README's section "Your own layer" that defines LAYERS."""
-    section = (ROOT / "README.md").read_text().split("## Your own layer\n")[1].split("\n## ")[0]
-    return next(block for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL) if "\nLAYERS = " in block)
+# -- the template README's "Your own layer" points to
 
 
-def test_the_readme_template_passes_the_whole_spec_with_its_report(tmp_path):
-    """README's template, saved as my_layer.py, passes the whole spec run as README writes it
-    (`SPEC_LAYERS=my_layer:LAYERS pytest`), with its report written and naming the layer."""
-    (tmp_path / "my_layer.py").write_text(readme_template())
-    run = run_pytest(tmp_path, "my_layer:LAYERS", modules=tmp_path)
+def test_the_template_passes_the_whole_spec_with_its_report(tmp_path):
+    """examples/my_layer.py passes the whole spec run as README writes it
+    (`SPEC_LAYERS=examples.my_layer:LAYERS pytest`), with its report written and naming the layer."""
+    run = run_pytest(tmp_path, "examples.my_layer:LAYERS", modules=ROOT)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "INTERNALERROR" not in run.stdout + run.stderr
     assert re.search(r"\n=+ \d+ passed, \d+ skipped, \d+ xfailed in ", run.stdout), run.stdout[-3000:]
-    assert "\n| layers | MyRNN (SPEC_LAYERS=my_layer:LAYERS) |\n" in (tmp_path / "spec.md").read_text()
+    assert "\n| layers | MyRNN (SPEC_LAYERS=examples.my_layer:LAYERS) |\n" in (tmp_path / "spec.md").read_text()

@@ -15,7 +15,6 @@ the run exports without it.
 
 import functools
 import hashlib
-import importlib.metadata
 import inspect
 import json
 import os
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_rnn_spec.subject import backend_name
+from keras_rnn_spec.subject import backend_name, installed_version
 
 FOLDER = "keras_rnn_spec-exports"  # under pytest's cache directory (config.cache.mkdir)
 OUTCOME = "outcome.json"
@@ -43,10 +42,7 @@ EXPORT_CODE = Path(__file__).resolve().with_name("exporting.py")
 def package_versions() -> dict[str, str]:
     found = {"python": platform.python_version(), "backend": backend_name()}
     for name in SHAPING_PACKAGES:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = "-"
+        found[name] = installed_version(name) or "-"
     return found
 
 

@@ -20,7 +20,6 @@ narrower run leaves tests out, and an entry matching none of them says nothing a
 """
 
 import fnmatch
-import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +27,6 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
-
-from importlib import metadata
 
 from keras_rnn_spec import exporting, selection, subject
 
@@ -58,7 +55,7 @@ class Difference:
         """Whether the entry's condition is true of the current subject."""
         for key, wanted in self.when.items():
             if key == "installed":
-                if any(version_of(name) == "none" for name in wanted):
+                if any(subject.installed_version(name) is None for name in wanted):
                     return False
             elif key in VERSION_RANGES:
                 if current[key] == "none" or Version(current[key]) not in SpecifierSet(wanted):
@@ -91,15 +88,6 @@ def load(path: Path = TABLE) -> list[Difference]:
     return [Difference(**{**entry, "tests": tuple(entry["tests"])}, table=path.name) for entry in entries]
 
 
-@functools.cache
-def version_of(distribution: str) -> str:
-    """The version of pip's distribution `distribution` (tensorflow, torch, jax ...), imported or not; "none" when not installed."""
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "none"
-
-
 # How each condition of the table is read from the running subject.
 PROBES = {
     "keras": lambda: subject.KERAS_VERSION,
@@ -108,8 +96,8 @@ PROBES = {
     # The export chapter's converters are TensorFlow's (TFLiteConverter, SavedModel, tf2onnx's graphs)
     # and JAX's (jax2tf, under Keras' exports on JAX), whatever the Keras: there, and only there, an
     # entry may name the TensorFlow or JAX version.
-    "tensorflow": lambda: version_of("tensorflow"),
-    "jax": lambda: version_of("jax"),
+    "tensorflow": lambda: subject.installed_version("tensorflow") or "none",
+    "jax": lambda: subject.installed_version("jax") or "none",
     "openvino_precision": exporting.openvino_precision,
 }
 

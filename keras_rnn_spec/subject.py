@@ -5,6 +5,7 @@ own switches choose it: `TF_USE_LEGACY_KERAS=1` (with the tf-keras package) sele
 TensorFlow 2.16 and later, and `KERAS_BACKEND` selects the Keras 3 backend.
 """
 
+import functools
 import os
 import platform
 from importlib import metadata
@@ -50,6 +51,16 @@ def as_list(outputs) -> list[np.ndarray]:
     return [to_numpy(outputs)]
 
 
+@functools.cache
+def installed_version(distribution: str) -> str | None:
+    """The version of pip's distribution `distribution` (jax, torch, tensorflow ...), imported or not;
+    None when it is not installed. Read from pip's metadata: nothing is imported."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def versions() -> dict[str, str]:
     """Every version that decides what the spec observes, for the report header."""
     found = {
@@ -67,10 +78,7 @@ def versions() -> dict[str, str]:
     # The other backends' frameworks, installed beside the subject or not: each can change what an
     # export does (Keras picks its exporter by what is importable), so a result names them.
     for framework in ("jax", "torch"):
-        try:
-            found[framework] = metadata.version(framework)
-        except metadata.PackageNotFoundError:
-            found[framework] = "not installed"
+        found[framework] = installed_version(framework) or "not installed"
     found["devices"] = ", ".join(devices()) or "none found"
     return found
 

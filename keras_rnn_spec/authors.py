@@ -25,15 +25,13 @@ plugin, so it imports Keras only once such a node is collected.
 """
 
 import fnmatch
+import importlib
 import inspect
 from dataclasses import dataclass, field
 
 import pytest
 
 from keras_rnn_spec.invocation import PACKAGE_DIR
-
-EXPECTED_FAILURE = pytest.StashKey[str]()  # on a test the author expects to fail: why
-
 
 @dataclass(frozen=True)
 class ClaimsFor:
@@ -57,8 +55,6 @@ def chapters() -> list:
 
 def claim_names() -> set[str]:
     """CHAPTER::FUNCTION for every claim of the spec."""
-    import importlib
-
     names = set()
     for path in chapters():
         module = importlib.import_module(f"keras_rnn_spec.{path.stem}")
@@ -71,8 +67,9 @@ def problem_with(claims: ClaimsFor) -> str:
     from keras_rnn_spec.catalogue import RecurrentLayer, described
     from keras_rnn_spec.hypothesis_profiles import profile_problem
 
-    if profile_problem():
-        return profile_problem()
+    problem = profile_problem()
+    if problem:
+        return problem
     strays = [layer for layer in claims.layers if not isinstance(layer, RecurrentLayer)]
     if not claims.layers:
         return "claims_for was given no layers: give it a keras_rnn_spec.catalogue.RecurrentLayer or a list of them"

@@ -32,12 +32,11 @@ import numpy as np
 
 from keras_rnn_spec.artifact_cache import ArtifactCache, artifact_key
 from keras_rnn_spec.catalogue import SEQUENCES_STATE, STATE, Flags, RecurrentLayer, Selection
-from keras_rnn_spec.observe import Dims, inputs_for, preamble, seed_weights, seeding_code
+from keras_rnn_spec.observe import Dims, given_states, given_states_code, inputs_for, preamble, seed_weights, seeding_code
 from keras_rnn_spec.semantics import directions_by_reference, merged, returned_by_reference
 from keras_rnn_spec.subject import FORK_WARNING, KERAS_MAJOR, as_list, backend_name, keras
 
 DIMS = Dims(batch=2, timesteps=10, features=3, units=5)  # the notes' sizes
-STATE_SEED = 11  # the streaming model's given states: uniform in (-1, 1)
 OTHER_SIZES = ((4, 7), (1, 3))  # (batch, timesteps) other than the export's, for claim 5
 LAYER_NAME, MODEL_NAME = "rnn", "exported"  # fixed names: ModelCase.options says why
 
@@ -118,8 +117,8 @@ class ModelCase:
                 f"frame = keras.Input(shape=(1, {d.features}), name='frame')",
                 f"states = [keras.Input(shape=({d.units},), name=f'state_{{n}}') for n in {list(self.layer.state_names)!r}]",
                 f"model = keras.Model([frame, *states], layer(frame, initial_state=states), name={MODEL_NAME!r})",
-                f"rng = np.random.default_rng({STATE_SEED})",
-                f"inputs = [x[:, :1], *(rng.uniform(-1, 1, ({d.batch}, {d.units})).astype('float32') for _ in states)]",
+                given_states_code("given", "len(states)", d),
+                "inputs = [x[:, :1], *given]",
             ]
         else:
             shape = f"(None, {d.features})" if self.kind == "dynamic" else f"({d.timesteps}, {d.features})"
@@ -132,8 +131,7 @@ class ModelCase:
         x = inputs_for(DIMS)
         if self.kind != "streaming":
             return [x]
-        rng = np.random.default_rng(STATE_SEED)
-        return [x[:, :1], *(rng.uniform(-1, 1, (DIMS.batch, DIMS.units)).astype("float32") for _ in self.layer.state_names)]
+        return [x[:, :1], *given_states(len(self.layer.state_names), DIMS)]
 
 
 def model_cases(selected: Selection) -> list[ModelCase]:

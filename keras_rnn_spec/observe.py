@@ -18,6 +18,7 @@ from keras_rnn_spec.subject import as_list, keras
 
 DATA_SEED = 2  # the seed of the notes' reset_graph
 WEIGHT_SEED = 7
+STATE_SEED = 11  # initial states given to a layer
 WEIGHT_SCALE = 0.5  # weights ~ U(-0.5, 0.5): gates stay away from saturation, so errors show
 
 PATHS = ("predict", "call")
@@ -119,6 +120,21 @@ def seeding_code(layer: str = "layer", seed: int = WEIGHT_SEED) -> str:
     return (
         f"rng = np.random.default_rng({seed}); {layer}.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, "
         f"w.shape).astype('float32') for w in {layer}.get_weights()])"
+    )
+
+
+def given_states(count: int, dims: Dims) -> list[np.ndarray]:
+    """`count` initial states, each (batch, units) uniform in (-1, 1), drawn one after another from one
+    generator seeded STATE_SEED: all different, so a state used in the wrong place shows."""
+    rng = np.random.default_rng(STATE_SEED)
+    return [rng.uniform(-1, 1, (dims.batch, dims.units)).astype("float32") for _ in range(count)]
+
+
+def given_states_code(name: str, count, dims: Dims) -> str:
+    """The snippet line that makes `given_states(count, dims)`, bound to `name` (`count` may be code: len(states))."""
+    return (
+        f"rng = np.random.default_rng({STATE_SEED}); {name} = [rng.uniform(-1, 1, ({dims.batch}, {dims.units}))"
+        f".astype('float32') for _ in range({count})]"
     )
 
 

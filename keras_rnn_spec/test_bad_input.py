@@ -26,6 +26,8 @@ from keras_rnn_spec.observe import (
     Case,
     Dims,
     data_code,
+    given_states,
+    given_states_code,
     inputs_for,
     returned_code,
     seeding_code,
@@ -39,7 +41,6 @@ from keras_rnn_spec.subject import as_list, keras
 DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: no refusal depends on the length
 OTHER_FEATURES = 7
 OTHER_SHAPE = (DIMS.batch, DIMS.timesteps, OTHER_FEATURES)
-STATE_SEED = 11
 DATA_CODE = data_code(DIMS.input_shape)
 
 NOT_3D = Refusal("builtins.ValueError", "expected ndim=3, found ndim=2")
@@ -112,12 +113,6 @@ def model_case(layer) -> WrittenCase:
     return WrittenCase(layer, description, "\n".join(code))
 
 
-def given_states(count: int) -> list[np.ndarray]:
-    """`count` different (batch, units) states in (-1, 1): a state used in the wrong place shows."""
-    rng = np.random.default_rng(STATE_SEED)
-    return [rng.uniform(-1, 1, (DIMS.batch, DIMS.units)).astype("float32") for _ in range(count)]
-
-
 def with_initial_states(layer, count: int):
     """The layer, and the steps that build Model([x, *states], layer(x, initial_state=states)) and run it."""
     rnn = made(layer)
@@ -130,7 +125,7 @@ def with_initial_states(layer, count: int):
         return model
 
     def call(model):
-        return as_list(model([inputs_for(DIMS), *given_states(count)]))
+        return as_list(model([inputs_for(DIMS), *given_states(count, DIMS)]))
 
     return rnn, [("build", build), ("call", call)]
 
@@ -139,8 +134,7 @@ def initial_states_case(layer, count: int) -> WrittenCase:
     """What `with_initial_states(layer, count)` builds and runs, as code."""
     code = [
         DATA_CODE,
-        f"rng = np.random.default_rng({STATE_SEED}); states = [rng.uniform(-1, 1, ({DIMS.batch}, {DIMS.units}))"
-        f".astype('float32') for _ in range({count})]",
+        given_states_code("states", count, DIMS),
         f"layer = {made_code(layer)}",
         f"inputs, state_inputs = keras.Input(shape={DIMS.input_shape[1:]}), [keras.Input(shape=({DIMS.units},)) for _ in states]",
         "model = keras.Model([inputs, *state_inputs], layer(inputs, initial_state=state_inputs))",
@@ -283,7 +277,7 @@ def test_as_many_initial_states_as_the_layer_has_are_used(layer, verify):
     rnn, steps = with_initial_states(layer, count)
     step, error, outputs = run_steps(steps)
     verify.holds(error is None, what=states_code(layer, count), details=f"raised {described(error)} at step {step!r}")
-    check_run_from(verify, layer, rnn, outputs, given_states(count))
+    check_run_from(verify, layer, rnn, outputs, given_states(count, DIMS))
 
 
 @over_layers(
@@ -349,4 +343,4 @@ def test_more_initial_states_than_the_layer_has_are_refused_except_by_keras_3_gr
         return
     step, error, outputs = run_steps(steps)
     verify.holds(error is None, what=states_code(layer, count), details=f"raised {described(error)} at step {step!r}")
-    check_run_from(verify, layer, rnn, outputs, given_states(count)[: len(layer.state_names)])
+    check_run_from(verify, layer, rnn, outputs, given_states(count, DIMS)[: len(layer.state_names)])

@@ -24,7 +24,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from keras_rnn_spec.catalogue import Flags, RecurrentLayer, reference_of
-from keras_rnn_spec.observe import Dims, Observation, inputs_for, preamble, returned_code, seed_weights, seeding_code
+from keras_rnn_spec.observe import (
+    STATE_SEED,
+    Dims,
+    Observation,
+    given_states,
+    given_states_code,
+    inputs_for,
+    preamble,
+    returned_code,
+    seed_weights,
+    seeding_code,
+)
 from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import Directions, directions_by_reference, merged
 from keras_rnn_spec.subject import as_list, keras
@@ -32,7 +43,6 @@ from keras_rnn_spec.verify import reference_tolerance
 
 MERGE_MODES = ("concat", "sum", "ave", "mul", None)
 SEPARABLE = ("concat", None)  # the modes whose output keeps the backward half apart
-INITIAL_STATE_SEED = 11
 # Five steps rather than the notes' ten: each case runs two eager loops, and five steps are enough
 # for the two ends of a sequence to differ.
 DIMS = Dims(batch=2, timesteps=5, features=3, units=5)
@@ -46,7 +56,7 @@ class BidirectionalCase:
     layer: RecurrentLayer
     merge_mode: str | None
     return_sequences: bool
-    with_initial_state: bool = False  # called with initial_state drawn from INITIAL_STATE_SEED
+    with_initial_state: bool = False  # called with initial_state, observe.given_states
     dims: Dims = DIMS
 
     def __str__(self) -> str:
@@ -67,7 +77,7 @@ class BidirectionalCase:
 
     def describe(self) -> str:
         if self.with_initial_state:
-            via = f"a Model taking initial_state as Inputs, called on states from default_rng({INITIAL_STATE_SEED})"
+            via = f"a Model taking initial_state as Inputs, called on states from default_rng({STATE_SEED})"
         else:
             via = "a direct layer call"
         return f"{self.constructor_code()} via {via}, input {self.dims.input_shape}, seeded uniform weights"
@@ -89,8 +99,8 @@ class BidirectionalCase:
         lines.append(seeding_code())
         if self.with_initial_state:
             lines += [
-                f"rng = np.random.default_rng({INITIAL_STATE_SEED})  # forward states, then backward states",
-                f"given = [rng.uniform(-1, 1, ({d.batch}, {d.units})).astype('float32') for _ in states]",
+                "# given: the forward states, then the backward states",
+                given_states_code("given", "len(states)", d),
             ]
         run = "model([x, *given])" if self.with_initial_state else "layer(x)"
         return "\n".join([*lines, *returned_code(self.snippet_names(), run)])
@@ -119,10 +129,8 @@ def all_cases(selected) -> list[BidirectionalCase]:
 
 
 def initial_states(case: BidirectionalCase) -> list[np.ndarray]:
-    """Forward states then backward states, each (batch, units) in (-1, 1), all different."""
-    rng = np.random.default_rng(INITIAL_STATE_SEED)
-    shape = (case.dims.batch, case.dims.units)
-    return [rng.uniform(-1, 1, shape).astype("float32") for _ in range(2 * case.state_count)]
+    """Forward states then backward states."""
+    return given_states(2 * case.state_count, case.dims)
 
 
 @functools.cache

@@ -23,6 +23,8 @@ from keras_rnn_spec.observe import (
     WEIGHT_SEED,
     Dims,
     data_code,
+    given_states,
+    given_states_code,
     inputs_for,
     preamble,
     returned_code,
@@ -34,7 +36,6 @@ from keras_rnn_spec.parameters import or_skipped, over_layers
 from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.verify import reference_tolerance
 
-INITIAL_STATE_SEED = 11
 DECODER_WEIGHT_SEED = WEIGHT_SEED + 1  # the decoder has weights of its own
 DECODER_DIMS = Dims(batch=NOTES_DIMS.batch, timesteps=4, features=2, units=NOTES_DIMS.units)
 SPLIT = 4  # the chunks are x[:, :4] and x[:, 4:]
@@ -46,8 +47,7 @@ SCENARIOS = {
         "states = [keras.Input(shape=(UNITS,)) for _ in STATE_NAMES]",
         "model = keras.Model([sequences, *states], layer(sequences, initial_state=states))",
         "SEED_WEIGHTS",
-        f"rng = np.random.default_rng({INITIAL_STATE_SEED})",
-        "given = [rng.uniform(-1, 1, (BATCH, UNITS)).astype('float32') for _ in STATE_NAMES]",
+        "GIVEN_STATES",
         "RETURNED = model([x, *given])",
     ],
     "chunks": [
@@ -83,6 +83,7 @@ class PassingCase:
             "TIMESTEPS": d.timesteps, "FEATURES": d.features, "UNITS": d.units, "BATCH": d.batch,
             "SHAPE": d.input_shape, "STATE_NAMES": list(self.layer.state_names),
             "SEED_WEIGHTS": seeding_code(),
+            "GIVEN_STATES": given_states_code("given", len(self.layer.state_names), d),
             "RETURNED": ", ".join(snippet_names(self.flags, self.layer.state_names)),
         }
         lines = [
@@ -111,10 +112,9 @@ def started_from_inputs(case: PassingCase):
     return layer, model
 
 
-def given_states(case: PassingCase) -> list[np.ndarray]:
-    """One (batch, units) array in (-1, 1) per state of the layer, each drawn separately."""
-    rng = np.random.default_rng(INITIAL_STATE_SEED)
-    return [rng.uniform(-1, 1, (case.dims.batch, case.dims.units)).astype("float32") for _ in case.layer.state_names]
+def states_given_to(case: PassingCase) -> list[np.ndarray]:
+    """One initial state per state of the layer."""
+    return given_states(len(case.layer.state_names), case.dims)
 
 
 def scenario_cases(scenario: str, layers) -> list[PassingCase]:
@@ -141,7 +141,7 @@ def test_initial_state_is_where_the_recurrence_starts(case, verify):
     ```
     """
     layer, model = started_from_inputs(case)
-    x, states = inputs_for(case.dims), given_states(case)
+    x, states = inputs_for(case.dims), states_given_to(case)
     sequence, *final_states = as_list(model([x, *states]))
     expected_sequence, expected_states = reference_of(case.layer)(layer.get_weights(), x, states)
     atol = reference_tolerance(case.dims)
@@ -162,7 +162,7 @@ def test_lstm_initial_cell_state_changes_the_output(case, verify):
     ```
     """
     _, model = started_from_inputs(case)
-    x, (h, c) = inputs_for(case.dims), given_states(case)
+    x, (h, c) = inputs_for(case.dims), states_given_to(case)
     with_c = as_list(model([x, h, c]))[0]
     with_zero_c = as_list(model([x, h, np.zeros_like(c)]))[0]
     # c enters the first step as f * c with the forget gate f in (0, 1), here near 0.5, and c ~ U(-1, 1):

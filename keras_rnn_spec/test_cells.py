@@ -35,11 +35,11 @@ from keras_rnn_spec.catalogue import (
     about_keras_own_classes,
     reference_outputs,
 )
-from keras_rnn_spec.observe import WEIGHT_SCALE, Case, Dims, Observation, build, inputs_for, observe
+from keras_rnn_spec.observe import Case, Dims, Observation, build, inputs_for, observe
 from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import final_output, output_of, returned_names
 from keras_rnn_spec.subject import keras, to_numpy
-from keras_rnn_spec.verify import reference_tolerance
+from keras_rnn_spec.verify import chained_tolerance, reference_tolerance, same_function_tolerance
 
 CELL_OF = {SIMPLE_RNN: keras.layers.SimpleRNNCell, GRU: keras.layers.GRUCell, LSTM: keras.layers.LSTMCell}
 STEP_OF = {SIMPLE_RNN: reference.simple_rnn_step, GRU: reference.gru_step, LSTM: reference.lstm_step}
@@ -208,27 +208,10 @@ def observe_nested(case: Case) -> Observation:
     return Observation(outputs, [np.asarray(w) for w in layer.get_weights()], inputs)
 
 
-def same_function_tolerance(case: Case) -> float:
-    """Two float32 evaluations of the same equations, each within reference_tolerance of the exact
-    value, differ by at most twice that. Not exact: on a GPU the layer may run a fused cuDNN
-    kernel that RNN(cell) never does (on this CPU they agree exactly)."""
-    return 2 * reference_tolerance(case.dims)
-
-
-def stack_tolerance(entry: StackInRNN, dims: Dims) -> float:
-    """Float32 rounding of the stack against the float64 reference.
-
-    Each cell rounds as a single layer of its sizes would (reference_tolerance). A cell also takes
-    the previous cell's output as input, already off by that cell's tolerance; through weights
-    below WEIGHT_SCALE in magnitude that error enters each step's pre-activations scaled by at most
-    (its input width) * WEIGHT_SCALE, and like the cell's own rounding it is carried over T steps.
-    """
-    tolerance, features, incoming = 0.0, dims.features, 0.0
-    for _, width in entry.cells:
-        own = reference_tolerance(replace(dims, features=features, units=width))
-        tolerance = own + dims.timesteps * features * WEIGHT_SCALE * incoming
-        incoming, features = tolerance, width
-    return tolerance
+def cell_sizes(entry: StackInRNN, dims: Dims) -> list[Dims]:
+    """The sizes each cell of the stack runs at: its input is the previous cell's output."""
+    widths = [width for _, width in entry.cells]
+    return [replace(dims, features=features, units=width) for features, width in zip([dims.features, *widths], widths)]
 
 
 @over_layers("case", cell_cases)
@@ -262,7 +245,7 @@ def test_rnn_of_a_cell_returns_what_the_layer_returns(case, verify):
         expected.outputs,
         names=names,
         what="{name} against " + f"{layer}'s",
-        atol=same_function_tolerance(case),
+        atol=same_function_tolerance(case.dims),
         why="two float32 evaluations of the same equations",
     )
 
@@ -332,7 +315,7 @@ def test_stacked_cells_match_the_reference_chained_cell_after_cell(case, verify)
     weights = layer.get_weights()  # LSTMCell's 3 arrays, then GRUCell's 3
     lstm_sequence, _ = reference.lstm(weights[:3], x)
     gru_sequence, _ = reference.gru(weights[3:], lstm_sequence)  # the second cell reads the first one's output
-    # Each cell's float32 rounding, the first cell's carried through the second (keras_rnn_spec/test_cells.py, stack_tolerance):
+    # Each cell's float32 rounding, the first cell's carried through the second (keras_rnn_spec/verify.py, chained_tolerance):
     atol = (4 * 5 * (5 + 4 + 1) + 5 * 5 * 0.5 * 4 * 5 * (3 + 5 + 1)) * 2**-23
     np.testing.assert_allclose(output, gru_sequence[:, -1], atol=atol)
     ```
@@ -340,7 +323,7 @@ def test_stacked_cells_match_the_reference_chained_cell_after_cell(case, verify)
     observed = observe_nested(case)
     outputs = observed.outputs
     sequence, states = case.layer.reference(observed.weights, observed.inputs)
-    atol = stack_tolerance(case.layer, case.dims)
+    atol = chained_tolerance(cell_sizes(case.layer, case.dims))
     why = "float32 rounding of each cell, passed on to the next"
     expected_output = output_of(sequence, case.flags)
     verify.equal(outputs[0], expected_output, what="output against the reference", atol=atol, why=why)

@@ -26,12 +26,12 @@ from keras_rnn_spec.catalogue import (
     about_keras_own_classes,
     reference_outputs,
 )
-from keras_rnn_spec.observe import NOTES_DIMS, Case, Dims, observe
+from keras_rnn_spec.observe import NOTES_DIMS, Case, observe
 from keras_rnn_spec.parameters import each_layer, over_layers
 from keras_rnn_spec.refusals import raised_by
 from keras_rnn_spec.semantics import returned_names
 from keras_rnn_spec.subject import as_list, keras
-from keras_rnn_spec.verify import reference_tolerance
+from keras_rnn_spec.verify import same_function_tolerance
 
 
 
@@ -45,14 +45,6 @@ def variant_cases(selected) -> list[Case]:
     if selected.keras_own:
         variants += [default.with_options(implementation=1) for default in (GRU, GRU_RESET_BEFORE, LSTM)]
     return [Case(variant, flags, "call") for variant in variants for flags in FLAGS]
-
-
-def same_function_tolerance(dims: Dims) -> float:
-    """Two float32 evaluations of the same equations, each within reference_tolerance of the exact
-    value, differ by at most twice that. Not exact: implementation=1 adds the bias before the
-    recurrent product, 2 after (observed: up to 1.2e-7 apart for LSTM), and on a GPU the default
-    layer may run a fused cuDNN kernel that unroll=True rules out."""
-    return 2 * reference_tolerance(dims)
 
 
 @over_layers("case", variant_cases)

@@ -31,7 +31,7 @@ from keras_rnn_spec.parameters import each_layer, over_layers
 from keras_rnn_spec.refusals import described, record_raised, run_steps
 from keras_rnn_spec.semantics import returned_by_reference, returned_names
 from keras_rnn_spec.subject import as_list, keras
-from keras_rnn_spec.verify import reference_tolerance
+from keras_rnn_spec.verify import chained_tolerance
 
 TOP_UNITS = 4  # the top layer is narrower than the one below it, so a mixed-up width shows
 # A shorter sequence than the notes' (an eager call costs per step and per layer); five steps
@@ -96,19 +96,6 @@ def observe_stack(case: StackCase) -> Observation:
     x = inputs_for(case.dims)
     weights = [np.asarray(w) for layer in (first, top) for w in layer.get_weights()]
     return Observation(as_list(top(first(x))), weights, x)
-
-
-def stack_tolerance(case: StackCase) -> float:
-    """Float32 rounding of the stack against the float64 reference.
-
-    Each layer rounds as it would alone (reference_tolerance of its sizes). The top layer also
-    takes the first layer's sequence as input, already off by the first layer's tolerance; through
-    weights below WEIGHT_SCALE in magnitude that error enters each step's pre-activations scaled by
-    at most units * WEIGHT_SCALE, and like the layer's own rounding it is carried over the T steps.
-    """
-    first = reference_tolerance(case.dims)
-    passed_on = case.dims.timesteps * case.dims.units * WEIGHT_SCALE * first
-    return reference_tolerance(case.top_dims) + passed_on
 
 
 # Both layers of the refused stack are one width: the refusal comes before the top layer is built.
@@ -184,7 +171,7 @@ def test_a_stack_matches_the_reference_chained_layer_after_layer(case, verify):
 
     below, _ = reference.simple_rnn(first.get_weights(), x)
     expected, _ = reference.simple_rnn(top.get_weights(), below)  # the top layer reads the sequence below it
-    # Each layer's float32 rounding, the first layer's carried through the top (keras_rnn_spec/test_stacking.py, stack_tolerance):
+    # Each layer's float32 rounding, the first layer's carried through the top (keras_rnn_spec/verify.py, chained_tolerance):
     atol = (4 * 5 * (5 + 4 + 1) + 5 * 5 * 0.5 * 4 * 5 * (3 + 5 + 1)) * 2**-23
     np.testing.assert_allclose(output, expected[:, -1], atol=atol)
     ```
@@ -202,6 +189,6 @@ def test_a_stack_matches_the_reference_chained_layer_after_layer(case, verify):
         expected,
         names=names,
         what="top layer's {name} against the reference",
-        atol=stack_tolerance(case),
+        atol=chained_tolerance([case.dims, case.top_dims]),
         why="float32 rounding of each layer, passed on to the next",
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from keras_rnn_spec.observe import Case, Dims
+from keras_rnn_spec.observe import WEIGHT_SCALE, Case, Dims
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)  # 2**-23
 
@@ -27,6 +27,29 @@ def reference_tolerance(dims: Dims) -> float:
     functions' own last-ulp rounding. (Observed on the notes' sizes: under 2e-7, against 4e-5.)
     """
     return 4 * dims.timesteps * (dims.features + dims.units + 1) * FLOAT32_EPS
+
+
+def same_function_tolerance(dims: Dims) -> float:
+    """Absolute tolerance between two float32 evaluations of the same equations: each is within
+    reference_tolerance of the exact value, so they differ by at most twice that. Not exact: two
+    evaluations may sum in another order (implementation=1 adds the bias before the recurrent
+    product, 2 after: observed up to 1.2e-7 apart for LSTM), and on a GPU the default layer may run
+    a fused cuDNN kernel that RNN(cell) and unroll=True never do (on this CPU those agree exactly)."""
+    return 2 * reference_tolerance(dims)
+
+
+def chained_tolerance(chain: list[Dims]) -> float:
+    """Absolute tolerance, against the float64 reference, of recurrent layers (or cells) in a chain,
+    each reading the sequence of the one before, at the sizes `chain` gives in order.
+
+    Each rounds as it would alone (reference_tolerance of its sizes). It also takes the previous
+    one's output as input, already off by that one's tolerance; through weights below WEIGHT_SCALE
+    in magnitude that error enters each step's pre-activations scaled by at most (its input width)
+    * WEIGHT_SCALE, and like its own rounding it is carried over the T steps."""
+    tolerance = 0.0
+    for dims in chain:
+        tolerance = reference_tolerance(dims) + dims.timesteps * dims.features * WEIGHT_SCALE * tolerance
+    return tolerance
 
 
 @dataclass

@@ -1,0 +1,207 @@
+"""Self-tests of the printed reproducers beyond each claim's first case: pasted into a fresh Python
+process, a reproducer gives the arrays its claim checked.
+
+tests/test_snippets.py runs each claim's first case as the report prints it. Here a seeded sample is
+drawn from a collection of the whole spec on Keras' own layers, among the cases whose kind the suite
+observes through one function (OBSERVED below): at least two of every chapter that has such cases,
+then more at random, and chapter 22's exports apart (its routes that cannot run here are passed
+over, as the chapter skips them). The claim's arrays are computed in this process by that function;
+the reproducer's are what its last line prints (chapter 22's: `outputs`), read from a fresh Python
+process that runs every sampled reproducer in a namespace of its own.
+
+The arrays must be equal bit for bit: the subject computes the same float32 operations on the same
+seeded weights and data in both processes. Chapter 22's are compared as a set, each of the claim's
+arrays held by one of the reproducer's: a SavedModel signature returns a dict built from a protobuf
+map, whose order changes from process to process (keras_rnn_spec/test_export.py, DICT_WITHOUT_ORDER).
+
+Chapters whose cases no single function observes (their claims build and run the models themselves:
+bad input, models, properties, saving, state passing, stateful) are not sampled: LEFT_OUT names them,
+and a self-test fails when a chapter is neither sampled nor listed there.
+"""
+
+import ast
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_rnn_spec import masks, subject, test_bidirectional, test_cells, test_convlstm, test_stacking
+from keras_rnn_spec.cases import case_of
+from keras_rnn_spec.exporting import ExportCase, Exports, fed
+from keras_rnn_spec.invocation import PACKAGE_DIR
+from keras_rnn_spec.masks import MaskedCase
+from keras_rnn_spec.observe import Case, observe
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 25
+SAMPLE = 40  # cases of the chapters other than 22
+EXPORT_SAMPLE = 8
+PER_CHAPTER = 2
+
+# The kinds of case one function observes, and that function: what the claims compare.
+OBSERVED = {
+    Case: lambda case: (test_cells.observe_nested if isinstance(case.layer, test_cells.StackInRNN) else observe)(case),
+    MaskedCase: masks.observe_masked,
+    test_bidirectional.BidirectionalCase: test_bidirectional.observe_bidirectional,
+    test_convlstm.ConvCase: test_convlstm.observe_conv,
+    test_stacking.StackCase: test_stacking.observe_stack,
+}
+LEFT_OUT = {
+    "test_bad_input.py", "test_models.py", "test_properties.py", "test_saving.py", "test_state_passing.py", "test_stateful.py",
+}  # fmt: skip
+
+pytestmark = pytest.mark.skipif(
+    (subject.KERAS_MAJOR, subject.backend_name()) != (3, "tensorflow"),
+    reason="the sample is drawn from the default subject's collection (Keras 3 on TensorFlow)",
+)
+
+# Runs each reproducer of a JSON list (stdin) in a namespace of its own and saves, per reproducer,
+# the arrays the given names hold (flattened, in order) to DIRECTORY/N.npz; prints one JSON line each.
+RUNNER = """
+import json, sys, traceback
+import numpy as np
+
+def flat(value):
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in flat(item)]
+    return [np.asarray(value)]
+
+directory = sys.argv[1]
+for number, (code, names) in enumerate(json.load(sys.stdin)):
+    namespace = {"__name__": "__reproducer__"}
+    try:
+        exec(compile(code, f"<reproducer {number}>", "exec"), namespace)
+        np.savez(f"{directory}/{number}.npz", *[leaf for name in names for leaf in flat(namespace[name])])
+        error, raised = "", ""
+    except BaseException as exception:
+        error, raised = traceback.format_exc(limit=-3), type(exception).__name__
+    print(json.dumps({"error": error, "raised": raised}), flush=True)
+"""
+
+
+class Collected:
+    def pytest_collection_finish(self, session):
+        self.items = list(session.items)
+
+
+def collect_the_spec() -> list:
+    """The items of the whole spec on Keras' own layers, collected in this process (no report written)."""
+    collected = Collected()
+    options = ["--collect-only", "-q", "-p", "no:cacheprovider", "-n", "0", "-o", "spec_report="]
+    environment = {name: os.environ.pop(name) for name in ("SPEC_LAYERS",) if name in os.environ}
+    try:
+        assert pytest.main([*options, str(PACKAGE_DIR)], plugins=[collected]) == pytest.ExitCode.OK
+    finally:
+        os.environ.update(environment)
+    return collected.items
+
+
+def printed_names(code: str) -> list[str]:
+    """The names the reproducer's last line prints: print(output, h, c, sep=...)."""
+    last = ast.parse(code).body[-1]
+    assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and last.value.func.id == "print", code
+    return [argument.id for argument in last.value.args if isinstance(argument, ast.Name)]
+
+
+def flat(values) -> list[np.ndarray]:
+    return [leaf for value in values for leaf in (flat(value) if isinstance(value, (list, tuple)) else [np.asarray(value)])]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> list[dict]:
+    """The sampled cases: chapter, test id, reproducer, the names it binds and the arrays the claim checked."""
+    items = collect_the_spec()
+    rng = random.Random(SEED)
+    by_chapter: dict[str, list] = {}
+    for item in items:
+        case = case_of(item)
+        if type(case) in OBSERVED:
+            by_chapter.setdefault(item.path.name, []).append(item)
+    chosen = [item for chapter in sorted(by_chapter) for item in rng.sample(by_chapter[chapter], PER_CHAPTER)]
+    rest = [item for chapter in sorted(by_chapter) for item in by_chapter[chapter] if item not in chosen]
+    chosen += rng.sample(rest, SAMPLE - len(chosen))
+    drawn = [{"chapter": item.path.name, "id": item.nodeid, "case": case_of(item)} for item in chosen]
+    for entry in drawn:
+        entry["names"] = printed_names(entry["case"].snippet())
+        try:
+            entry["checked"] = flat(OBSERVED[type(entry["case"])](entry["case"]).outputs)
+        except Exception as error:  # a refusal (no timesteps, say): the reproducer must raise it too
+            entry["raised"] = type(error).__name__
+    exports = Exports(tmp_path_factory.mktemp("exports"))
+    export_items = [item for item in items if isinstance(case_of(item), ExportCase)]
+    for item in rng.sample(export_items, len(export_items)):
+        if sum(entry["chapter"] == "test_export.py" for entry in drawn) == EXPORT_SAMPLE:
+            break
+        case = case_of(item)
+        step, outcome = exports.runtime(case)
+        if step:
+            continue  # a route this machine cannot take, or one the chapter's first claim reports failing
+        inputs = fed(outcome.value, case.model, exports.model(case.model).inputs)
+        returned = [array for _, array in outcome.value.run(inputs)]  # [(the names it answers to, array)]
+        drawn.append({"chapter": "test_export.py", "id": item.nodeid, "case": case, "names": ["outputs"], "checked": returned})
+    exports.close()
+    return drawn
+
+
+@pytest.fixture(scope="module")
+def pasted(sample, tmp_path_factory) -> list[dict]:
+    """Each sampled reproducer run in one fresh Python process, in a temporary directory (chapter 22's
+    write the artifacts they export there): its error, or the arrays its names hold."""
+    arrays = tmp_path_factory.mktemp("arrays")
+    with tempfile.TemporaryDirectory() as directory:
+        finished = subprocess.run(
+            [sys.executable, "-c", RUNNER, str(arrays)],
+            input=json.dumps([[entry["case"].snippet(), entry["names"]] for entry in sample]),
+            cwd=directory,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+        )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    results = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith('{"error"')]
+    assert len(results) == len(sample), finished.stdout[-3000:] + finished.stderr[-3000:]
+    for number, result in enumerate(results):
+        if not result["error"]:
+            with np.load(arrays / f"{number}.npz") as saved:
+                result["arrays"] = [saved[f"arr_{k}"] for k in range(len(saved.files))]
+    return results
+
+
+def test_the_sample_spans_every_chapter_with_observed_cases_and_chapter_22(sample):
+    """The sample holds at least 40 cases besides chapter 22's, at least two of every chapter whose cases
+    one function observes, and cases of chapter 22; every other chapter is listed as left out."""
+    chapters = {entry["chapter"] for entry in sample}
+    every = {path.name for path in PACKAGE_DIR.glob("test_*.py")}
+    assert len([entry for entry in sample if entry["chapter"] != "test_export.py"]) >= SAMPLE
+    assert len([entry for entry in sample if entry["chapter"] == "test_export.py"]) == EXPORT_SAMPLE
+    assert chapters | LEFT_OUT == every and not chapters & LEFT_OUT, sorted(every - chapters - LEFT_OUT)
+
+
+def test_each_pasted_reproducer_gives_the_arrays_its_claim_checked(sample, pasted):
+    """Each sampled reproducer, pasted into a fresh process, runs, and the names it prints hold exactly
+    the arrays the claim checked (chapter 22: the same arrays, in whatever order the artifact returns
+    them); where the claim's run raised (a refusal), the reproducer raises the same error."""
+    wrong = []
+    for entry, result in zip(sample, pasted, strict=True):
+        if "raised" in entry or result["error"]:
+            if result["raised"] != entry.get("raised"):
+                expected, got = entry.get("raised", "nothing"), result["raised"] or "nothing"
+                wrong.append(f"{entry['id']}: the claim's run raised {expected}, the reproducer {got}\n{result['error']}")
+            continue
+        checked, printed = entry["checked"], result["arrays"]
+        if entry["chapter"] == "test_export.py":
+            unmatched = [k for k, array in enumerate(checked) if not any(np.array_equal(array, other) for other in printed)]
+            agrees = len(checked) == len(printed) and not unmatched
+        else:
+            agrees = len(checked) == len(printed) and all(map(np.array_equal, checked, printed))
+        if not agrees:
+            shapes = [a.shape for a in checked], [a.shape for a in printed]
+            largest = [float(np.max(np.abs(a - b))) for a, b in zip(checked, printed) if a.shape == b.shape]
+            wrong.append(f"{entry['id']}: checked {shapes[0]}, printed {shapes[1]}, largest differences {largest}")
+    assert not wrong, f"{len(wrong)} of {len(sample)} reproducers disagree with their claim:\n" + "\n".join(wrong)

@@ -20,16 +20,12 @@ and a self-test fails when a chapter is neither sampled nor listed there.
 """
 
 import ast
-import json
 import os
 import random
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
+from pasting import pasted
 
 from keras_rnn_spec import masks, subject, test_bidirectional, test_cells, test_convlstm, test_stacking
 from keras_rnn_spec.cases import case_of
@@ -38,7 +34,6 @@ from keras_rnn_spec.invocation import PACKAGE_DIR
 from keras_rnn_spec.masks import MaskedCase
 from keras_rnn_spec.observe import Case, observe
 
-ROOT = Path(__file__).resolve().parents[1]
 SEED = 25
 SAMPLE = 40  # cases of the chapters other than 22
 EXPORT_SAMPLE = 8
@@ -150,22 +145,11 @@ def sample(tmp_path_factory) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def pasted(sample, tmp_path_factory) -> list[dict]:
-    """Each sampled reproducer run in one fresh Python process, in a temporary directory (chapter 22's
-    write the artifacts they export there): its error, or the arrays its names hold."""
+def reproduced(sample, tmp_path_factory) -> list[dict]:
+    """Each sampled reproducer run in one fresh Python process (pasting.pasted): the error it
+    raised, or the arrays its names hold."""
     arrays = tmp_path_factory.mktemp("arrays")
-    with tempfile.TemporaryDirectory() as directory:
-        finished = subprocess.run(
-            [sys.executable, "-c", RUNNER, str(arrays)],
-            input=json.dumps([[entry["case"].snippet(), entry["names"]] for entry in sample]),
-            cwd=directory,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-        )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    results = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith('{"error"')]
-    assert len(results) == len(sample), finished.stdout[-3000:] + finished.stderr[-3000:]
+    results = pasted(RUNNER, [[entry["case"].snippet(), entry["names"]] for entry in sample], str(arrays))
     for number, result in enumerate(results):
         if not result["error"]:
             with np.load(arrays / f"{number}.npz") as saved:
@@ -183,12 +167,12 @@ def test_the_sample_spans_every_chapter_with_observed_cases_and_chapter_22(sampl
     assert chapters | LEFT_OUT == every and not chapters & LEFT_OUT, sorted(every - chapters - LEFT_OUT)
 
 
-def test_each_pasted_reproducer_gives_the_arrays_its_claim_checked(sample, pasted):
+def test_each_pasted_reproducer_gives_the_arrays_its_claim_checked(sample, reproduced):
     """Each sampled reproducer, pasted into a fresh process, runs, and the names it prints hold exactly
     the arrays the claim checked (chapter 22: the same arrays, in whatever order the artifact returns
     them); where the claim's run raised (a refusal), the reproducer raises the same error."""
     wrong = []
-    for entry, result in zip(sample, pasted, strict=True):
+    for entry, result in zip(sample, reproduced, strict=True):
         if "raised" in entry or result["error"]:
             if result["raised"] != entry.get("raised"):
                 expected, got = entry.get("raised", "nothing"), result["raised"] or "nothing"

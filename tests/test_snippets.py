@@ -6,21 +6,15 @@ fresh namespace of one Python process, and so is the notebook example the report
 output must be what the report says it printed.
 """
 
-import json
-import os
 import re
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
 from keras_rnn_spec import differences, report_render
 from notebook_examples import assert_first_screen_shows, drawn_from, picture_values, rendered, synthetic_example
+from pasting import pasted
 
-ROOT = Path(__file__).resolve().parents[1]
 
 # Runs each snippet of a JSON list (stdin) in a namespace of its own; prints one JSON result per snippet.
 RUNNER = """
@@ -56,19 +50,8 @@ def fenced_under_headings(report: str) -> list[tuple[str, str, str]]:
 
 
 def run_snippets(snippets: list[str]) -> list[dict]:
-    """Each snippet's result, run in a temporary directory (chapter 22's snippets write the artifacts
-    they export there) with the repository importable (`from keras_rnn_spec import reference`, a user's layer)."""
-    with tempfile.TemporaryDirectory() as directory:
-        finished = subprocess.run(
-            [sys.executable, "-c", RUNNER],
-            input=json.dumps(snippets),
-            cwd=directory,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-        )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    return [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
+    """Each snippet's result: what it printed, and the error it raised ("" when none)."""
+    return pasted(RUNNER, snippets)
 
 
 def claim_snippets(report: str) -> list[tuple[str, str, str]]:

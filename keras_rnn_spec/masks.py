@@ -9,8 +9,9 @@ their "Masking" section):
 The last two run in a functional model called directly (`model(x)`), the documented route along
 which Keras propagates masks from layer to layer.
 
-What the next layer receives is read the way a user's own layer would: an identity layer whose
-`call` takes a `mask` argument is applied to every returned tensor and keeps what Keras hands it.
+A masked case is observed by executing its reproducer (observe.executed). What the next layer
+receives is read the way a user's own layer would: an identity layer whose `call` takes a `mask`
+argument is applied to every returned tensor and keeps what Keras hands it, in a run of its own.
 """
 
 import functools
@@ -21,6 +22,8 @@ import numpy as np
 from keras_rnn_spec.catalogue import SEQUENCES_STATE, RecurrentLayer, reference_of
 from keras_rnn_spec.observe import (
     DATA_SEED,
+    READ,
+    reproduced,
     Case,
     Dims,
     Observation,
@@ -211,20 +214,39 @@ def _run_in_a_model(case: MaskedCase, layer, mask):
 
 
 def run_masked(case: MaskedCase) -> Observation:
-    """Build the case's layer with seeded weights and run it once on its padded batch."""
-    mask = padding_mask(case.padding, case.dims)
-    layer = case.layer.make(case.dims.units, case.flags)
-    run = _run_with_mask_argument if case.source == "argument" else _run_in_a_model
-    outputs, processed, receivers = run(case, layer, mask)
-    passed_on = [None if r.received is None else to_numpy(r.received).astype(bool) for r in receivers]
-    weights = [np.asarray(w) for w in layer.get_weights()]
-    return Observation(outputs, weights, np.asarray(processed), mask, passed_on)
+    """Execute the case's reproducer and keep what it binds: the returned tensors, the layer's weights,
+    the mask, and what the layer processed (the input, or the vectors Embedding gave for its ids)."""
+    __tracebackhide__ = True  # as observe.executed's
+    namespace = reproduced(case)
+    x = namespace["x"]
+    processed = namespace["embedding"].get_weights()[0][x] if case.source == "Embedding" else x
+    outputs = [to_numpy(namespace[name]) for name in case.names()]
+    weights = [np.asarray(w) for w in namespace["layer"].get_weights()]
+    return Observation(outputs, weights, np.asarray(processed), np.asarray(namespace["mask"]))
 
 
 @functools.cache
-def observe_masked(case: MaskedCase) -> Observation:
-    """`run_masked(case)`, computed once per session."""
+def _observed_masked(case: MaskedCase) -> Observation:
+    __tracebackhide__ = True
     return run_masked(case)
+
+
+def observe_masked(case: MaskedCase) -> Observation:
+    """`run_masked(case)`, executed once per session."""
+    __tracebackhide__ = True
+    READ.append(case)
+    return _observed_masked(case)
+
+
+@functools.cache
+def masks_passed_on(case: MaskedCase) -> list:
+    """Per returned tensor, the mask the next layer received (None: none), from a run of the case's
+    layer with a MaskReceiver after each returned tensor."""
+    mask = padding_mask(case.padding, case.dims)
+    layer = case.layer.make(case.dims.units, case.flags)
+    run = _run_with_mask_argument if case.source == "argument" else _run_in_a_model
+    _, _, receivers = run(case, layer, mask)
+    return [None if r.received is None else to_numpy(r.received).astype(bool) for r in receivers]
 
 
 @functools.cache

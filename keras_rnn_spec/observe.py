@@ -1,20 +1,26 @@
 """Build a layer with seeded weights, run it along one path, and keep what it returned.
 
-The paths are the notes' own (`Model(...).predict`) and a direct call of the layer on a numpy
-array. Weights are drawn from a seeded numpy generator and set with `set_weights`, so they are
+A case is observed by executing the reproducer it prints (`Case.snippet`): the arrays a claim
+checks are the names that code binds (`output, h, c`), so what a failure prints is what ran. The
+code is compiled under a filename that names the case (`<reproducer LSTM-sequences-state-call>`),
+so a traceback from inside it shows its lines. The paths are the notes' own (`Model(...).predict`)
+and a direct call of the layer on a numpy array. Weights are drawn from a seeded numpy generator and set with `set_weights`, so they are
 random and non-constant (constant initialisers make every unit and gate alike and hide a swapped
 gate order) and identical on every Keras version and backend, which seeded Keras initialisers
 are not.
 """
 
+import contextlib
 import functools
+import io
+import linecache
 import re
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from keras_rnn_spec.catalogue import DEFAULT, Flags, RecurrentLayer
-from keras_rnn_spec.subject import as_list, keras
+from keras_rnn_spec.subject import keras, to_numpy
 
 DATA_SEED = 2  # the seed of the notes' reset_graph
 WEIGHT_SEED = 7
@@ -73,7 +79,11 @@ class Case:
         return f"{layer} via {via}, input {self.dims.input_shape}, {weights}"
 
     def snippet(self) -> str:
-        """A few lines of Keras code that recompute what `run(case)` returns, bound to the names `snippet_names` gives."""
+        """A few lines of Keras code that compute what `run(case)` returns, bound to the names `snippet_names` gives."""
+        return "\n".join([*self.setup_lines(), *self.run_lines()])
+
+    def setup_lines(self) -> list[str]:
+        """The snippet up to the run: the imports, the input `x`, the layer (in its model) with its weights."""
         shape = self.dims.input_shape
         timesteps = self.dims.timesteps if self.known_timesteps else None
         lines = preamble(shape, self.layer)
@@ -89,8 +99,17 @@ class Case:
             lines.append(f"layer.build({shape})")
         if self.keras_seed is None:
             lines.append(seeding_code())
-        run = "model.predict(x, verbose=0)" if self.path == "predict" else "layer(x)"
-        return "\n".join([*lines, *returned_code(snippet_names(self.flags, self.layer.state_names), run)])
+        return lines
+
+    def run_lines(self) -> list[str]:
+        """The snippet's last lines: the run on `x`, bound to the names `snippet_names` gives, and printed."""
+        return returned_code(self.names(), self.call_code())
+
+    def call_code(self) -> str:
+        return "model.predict(x, verbose=0)" if self.path == "predict" else "layer(x)"
+
+    def names(self) -> list[str]:
+        return snippet_names(self.flags, self.layer.state_names)
 
 
 def preamble(shape: tuple, *layers: RecurrentLayer) -> list[str]:
@@ -158,7 +177,6 @@ class Observation:
     weights: list[np.ndarray]
     inputs: np.ndarray  # what the recurrent layer processed (for an Embedding: the embedded vectors)
     mask: np.ndarray | None = None  # a masked run's mask
-    passed_on: list | None = None  # a masked run's: per returned tensor, the mask the next layer received
 
     @property
     def output(self) -> np.ndarray:
@@ -192,33 +210,80 @@ def set_seeded_weights(layer, case: Case) -> None:
         seed_weights(layer)
 
 
+def executed(code: str, case, namespace: dict | None = None, first_line: int = 1) -> dict:
+    """Execute `code`, the case's reproducer or its lines from `first_line` on, in `namespace`, and
+    return it. Compiled under a filename naming the case, whose whole snippet linecache holds, so a
+    traceback shows the reproducer's lines; what the code prints is not shown."""
+    # pytest leaves out the frames of this function and those that reach it: the reproducer's own
+    # frame, below them, shows where it raised.
+    __tracebackhide__ = True
+    filename = f"<reproducer {case}>"
+    snippet = case.snippet()
+    linecache.cache[filename] = (len(snippet), None, snippet.splitlines(keepends=True), filename)
+    compiled = compile("\n" * (first_line - 1) + code, filename, "exec")
+    namespace = {} if namespace is None else namespace
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compiled, namespace)
+    return namespace
+
+
 def build(case: Case):
-    """The layer with seeded weights, and the function that runs it along the case's path."""
-    if case.keras_seed is not None:
-        keras.utils.set_random_seed(case.keras_seed)
-    layer = case.layer.make(case.dims.units, case.flags)
-    if case.path == "predict":
-        timesteps = case.dims.timesteps if case.known_timesteps else None
-        inputs = keras.Input(shape=(timesteps, case.dims.features))
-        model = keras.Model(inputs, layer(inputs))
-        set_seeded_weights(layer, case)
-        return layer, lambda x: model.predict(x, verbose=0)
-    layer.build(case.dims.input_shape)
-    set_seeded_weights(layer, case)
-    return layer, layer
+    """The layer with seeded weights, and the function that runs it along the case's path: the
+    reproducer's lines up to the run, executed, and its call, executed on each `x` given."""
+    setup = case.setup_lines()
+    namespace = executed("\n".join(setup), case)
+
+    def forward(x):
+        # A namespace per call, so that the built layer's keeps its own x.
+        run = executed(f"returned = {case.call_code()}", case, {**namespace, "x": x}, first_line=len(setup) + 1)
+        return run["returned"]
+
+    return namespace["layer"], forward
 
 
-def run(case: Case, inputs: np.ndarray | None = None) -> Observation:
-    """Build the case's layer and run it once on `inputs` (default: the case's seeded data)."""
-    x = inputs_for(case.dims) if inputs is None else inputs
-    layer, forward = build(case)
-    return Observation(as_list(forward(x)), [np.asarray(w) for w in layer.get_weights()], x)
+# The cases whose reproducer's values a claim read (executed now or earlier in the session): the
+# session empties it before each test and counts the test's own case as executed when it is here after.
+READ: list = []
+
+
+def reproduced(case) -> dict:
+    """Execute the case's whole reproducer (any case kind): the names it binds."""
+    __tracebackhide__ = True
+    READ.append(case)
+    return executed(case.snippet(), case)
+
+
+def observation(case, namespace: dict) -> Observation:
+    """What a reproducer bound: the arrays it printed (`case.names()`), its layer's weights, its `x`."""
+    outputs = [to_numpy(namespace[name]) for name in case.names()]
+    return Observation(outputs, [np.asarray(w) for w in namespace["layer"].get_weights()], namespace["x"])
+
+
+def run(case, inputs: np.ndarray | None = None) -> Observation:
+    """Execute the case's reproducer, on `inputs` in place of its `x` where given (a Case), and keep
+    what it binds."""
+    __tracebackhide__ = True
+    if inputs is None:
+        return observation(case, reproduced(case))
+    READ.append(case)
+    setup = case.setup_lines()
+    namespace = executed("\n".join(setup), case)
+    namespace["x"] = inputs
+    executed("\n".join(case.run_lines()), case, namespace, first_line=len(setup) + 1)
+    return observation(case, namespace)
 
 
 @functools.cache
-def observe(case: Case) -> Observation:
-    """`run(case)`, computed once per session: many claims read the same observation."""
+def _observed(case) -> Observation:
+    __tracebackhide__ = True
     return run(case)
+
+
+def observe(case) -> Observation:
+    """`run(case)`, executed once per session: many claims read the same observation."""
+    __tracebackhide__ = True
+    READ.append(case)  # a cached observation was read too
+    return _observed(case)
 
 
 def cases(layers, flags=None, paths=PATHS, dims: Dims = NOTES_DIMS) -> list[Case]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape as escape_xml
 
 META = "spec"  # the user property that carries a test's metadata
+REPRODUCED = "reproducer executed"  # the user property of a test whose values came from executing its case's reproducer
 
 
 def claim_sentence(docstring: str | None, test: str) -> str:
@@ -61,6 +62,7 @@ class Result:
     outcome: str = "passed"  # one of OUTCOMES
     detail: str = ""  # the failure message, or the skip or xfail reason
     observations: list = field(default_factory=list)  # (what, value), in the order recorded
+    reproduced: bool = False  # its values came from executing the reproducer its case prints
 
     @property
     def case(self) -> str:
@@ -115,7 +117,8 @@ def results_from_reports(reports) -> list[Result]:
         result = results.setdefault(nodeid, Result(nodeid, meta or _meta_from_nodeid(nodeid)))
         if meta and len(meta) > len(result.meta):  # the phase that carries the documentation fields
             result.meta = meta
-        observations = [(name, value) for name, value in properties if name != META]
+        result.reproduced = result.reproduced or (REPRODUCED, True) in properties
+        observations = [(name, value) for name, value in properties if name not in (META, REPRODUCED)]
         if len(observations) >= len(result.observations):  # a later phase holds all of them
             result.observations = observations
         outcome, detail = _phase_outcome(report)
@@ -375,6 +378,7 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
         ["selection", cell(run.get("selection", "the whole suite"))],
         ["tests", tests],
         ["verdict", describe_counts(counts)],
+        ["reproducers", f"{sum(result.reproduced for result in results)} of the {len(results)} tests read what they check from executing the reproducer their case prints"],
     ]
     if run.get("session"):
         run_rows.append(["session", cell(run["session"])])

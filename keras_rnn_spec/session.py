@@ -10,12 +10,12 @@ import traceback
 
 import pytest
 
-from keras_rnn_spec import artifact_cache, catalogue, subject
+from keras_rnn_spec import artifact_cache, catalogue, observe, subject
 from keras_rnn_spec.authors import mark_expected_failures
 from keras_rnn_spec.cases import case_of
 from keras_rnn_spec.invocation import PACKAGE_DIR
 from keras_rnn_spec.parameters import parametrize_from_selection
-from keras_rnn_spec.report_render import claim_sentence
+from keras_rnn_spec.report_render import REPRODUCED, claim_sentence
 from keras_rnn_spec.verify import Verify
 
 _parse = ast.parse
@@ -119,7 +119,9 @@ def verify(request) -> Verify:
 def pytest_runtest_call(item):
     """An error inside a claim, not the verify helper's (which names the claim itself), gets the
     claim, its case and the case's reproducer as notes; under SPEC_LAYERS, a layer of the test that a copy through its config breaks
-    (Bidirectional, saving) gets what broke as another."""
+    (Bidirectional, saving) gets what broke as another. A test whose values came from executing its
+    own case's reproducer says so, for the report's count."""
+    observe.READ.clear()
     try:
         return (yield)
     except (Exception, pytest.fail.Exception) as error:
@@ -133,6 +135,10 @@ def pytest_runtest_call(item):
             for problem in filter(None, map(catalogue.config_copy_problem, layers_of(item))):
                 error.add_note(problem)
         raise
+    finally:
+        case = case_of(item)
+        if case is not None and case in observe.READ:
+            item.user_properties.append((REPRODUCED, True))
 
 
 def raised_by_verify(error: BaseException) -> bool:

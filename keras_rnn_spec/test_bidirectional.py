@@ -18,7 +18,6 @@ Every number is checked against the float64 reference (keras_rnn_spec/reference.
 half of the weights and with go_backwards on the second half, merged as merge_mode documents.
 """
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,15 +29,13 @@ from keras_rnn_spec.observe import (
     Observation,
     given_states,
     given_states_code,
-    inputs_for,
+    observe,
     preamble,
     returned_code,
-    seed_weights,
     seeding_code,
 )
 from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import Directions, directions_by_reference, merged
-from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.verify import reference_tolerance
 
 MERGE_MODES = ("concat", "sum", "ave", "mul", None)
@@ -67,10 +64,6 @@ class BidirectionalCase:
     def state_count(self) -> int:
         return len(self.layer.state_names)
 
-    def make(self):
-        wrapped = self.layer.make(self.dims.units, Flags(self.return_sequences, return_state=True))
-        return keras.layers.Bidirectional(wrapped, merge_mode=self.merge_mode)
-
     def constructor_code(self) -> str:
         wrapped = self.layer.constructor_code(self.dims.units, Flags(self.return_sequences, return_state=True))
         return f"keras.layers.Bidirectional({wrapped}, merge_mode={self.merge_mode!r})"
@@ -89,6 +82,8 @@ class BidirectionalCase:
             f"layer = {self.constructor_code()}",
         ]
         if self.with_initial_state:
+            # States enter as Inputs of a model: Keras 2 takes initial_state in a direct call only as
+            # tensors, and a user's states are numpy arrays.
             lines += [
                 f"sequences = keras.Input(shape=({d.timesteps}, {d.features}))",
                 f"states = [keras.Input(shape=({d.units},)) for _ in range({2 * self.state_count})]",
@@ -103,9 +98,9 @@ class BidirectionalCase:
                 given_states_code("given", "len(states)", d),
             ]
         run = "model([x, *given])" if self.with_initial_state else "layer(x)"
-        return "\n".join([*lines, *returned_code(self.snippet_names(), run)])
+        return "\n".join([*lines, *returned_code(self.names(), run)])
 
-    def snippet_names(self) -> list[str]:
+    def names(self) -> list[str]:
         """What the snippet calls the returned tensors: sequence (or both directions' with merge_mode=None),
         then h_forward (c_forward), then h_backward (c_backward)."""
         output = "sequence" if self.return_sequences else "output"
@@ -131,25 +126,6 @@ def all_cases(selected) -> list[BidirectionalCase]:
 def initial_states(case: BidirectionalCase) -> list[np.ndarray]:
     """Forward states then backward states."""
     return given_states(2 * case.state_count, case.dims)
-
-
-@functools.cache
-def observe_bidirectional(case: BidirectionalCase) -> Observation:
-    """The case's layer with seeded uniform weights (forward and backward halves differ), called once."""
-    layer, x = case.make(), inputs_for(case.dims)
-    if case.with_initial_state:
-        # States enter as Inputs of a model: Keras 2 takes initial_state in a direct call only as
-        # tensors, and numpy arrays are what the spec has.
-        d = case.dims
-        sequences = keras.Input(shape=(d.timesteps, d.features))
-        states = [keras.Input(shape=(d.units,)) for _ in range(2 * case.state_count)]
-        apply = keras.Model([sequences, *states], layer(sequences, initial_state=states))
-        inputs = [x, *initial_states(case)]
-    else:
-        layer.build(case.dims.input_shape)
-        apply, inputs = layer, x
-    seed_weights(layer)
-    return Observation(as_list(apply(inputs)), [np.asarray(w) for w in layer.get_weights()], x)
 
 
 def reference_directions(case: BidirectionalCase, run: Observation) -> Directions:
@@ -193,7 +169,7 @@ def test_returns_the_outputs_then_forward_states_then_backward_states(case, veri
     output_names = ["output"] if case.merge_mode is not None else ["forward output", "backward output"]
     state_names = [f"{way} {name}" for way in ("forward", "backward") for name in case.layer.state_names]
     shapes = [output_shape] * len(output_names) + [(d.batch, d.units)] * len(state_names)
-    verify.structure(observe_bidirectional(case).outputs, shapes, names=output_names + state_names)
+    verify.structure(observe(case).outputs, shapes, names=output_names + state_names)
 
 
 @over_layers("case", all_cases)
@@ -211,7 +187,7 @@ def test_states_are_the_forward_layers_then_the_backward_layers(case, verify):
     np.testing.assert_allclose(h_backward, expected_backward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)
     ```
     """
-    run = observe_bidirectional(case)
+    run = observe(case)
     directions = reference_directions(case, run)
     expected = directions.forward_states + directions.backward_states
     names = [f"{way} state {name}" for way in ("forward", "backward") for name in case.layer.state_names]
@@ -243,7 +219,7 @@ def test_output_is_a_forward_and_a_go_backwards_layer_merged_by_merge_mode(case,
     np.testing.assert_allclose(sequence, merged, atol=4 * 5 * (3 + 5 + 1) * 2**-23)  # 5 steps' rounding
     ```
     """
-    run = observe_bidirectional(case)
+    run = observe(case)
     expected = documented_merge(case, reference_directions(case, run))
     names = ["output"] if len(expected) == 1 else ["forward output", "backward output"]
     verify.each_equal(
@@ -280,7 +256,7 @@ def test_backward_sequence_is_flipped_back_into_input_order(case, verify):
     assert np.abs(backward[:, -1] - h_backward).max() >= 1e-3
     ```
     """
-    run = observe_bidirectional(case)
+    run = observe(case)
     backward = backward_output(case, run)
     # The flip moves numbers without computing them: exact.
     verify.equal(backward[:, 0], backward_h(case, run), what="backward sequence[:, 0] against the backward state h")
@@ -298,7 +274,7 @@ def test_backward_last_output_is_the_backward_final_state(case, verify):
     np.testing.assert_array_equal(backward_output, h_backward)
     ```
     """
-    run = observe_bidirectional(case)
+    run = observe(case)
     verify.equal(backward_output(case, run), backward_h(case, run), what="backward output against backward state h")
 
 
@@ -322,7 +298,7 @@ def test_initial_state_first_half_is_forward_second_half_is_backward(case, verif
     np.testing.assert_allclose(h_backward, expected_backward, atol=4 * 5 * (3 + 5 + 1) * 2**-23)
     ```
     """
-    run = observe_bidirectional(case)
+    run = observe(case)
     directions = reference_directions(case, run)
     expected = [directions.forward_sequence, directions.backward_sequence]
     expected += directions.forward_states + directions.backward_states

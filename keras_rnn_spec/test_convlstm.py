@@ -13,15 +13,14 @@ Every equality here is exact: the library computes these tensors once and return
 runs the same operations in the same order on the same weights.
 """
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from keras_rnn_spec.catalogue import DEFAULT, FLAGS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, keras_classes_marks
-from keras_rnn_spec.observe import Observation, data_of, preamble, returned_code, seed_weights, seeding_code, snippet_names
-from keras_rnn_spec.subject import as_list, keras
+from keras_rnn_spec.observe import observe, preamble, returned_code, seeding_code, snippet_names
+from keras_rnn_spec.subject import keras
 from keras_rnn_spec.verify import FLOAT32_EPS
 
 # The chapter runs keras.layers.ConvLSTM1D and ConvLSTM2D, whatever SPEC_LAYERS names.
@@ -35,19 +34,24 @@ KERNEL_SIZE = 3
 class ConvCase:
     """A ConvLSTM layer in one flag configuration, called directly on channels-last input."""
 
-    layer_class: type
+    name: str  # where the reproducer finds the class: keras.layers.ConvLSTM1D or ConvLSTM2D
     flags: Flags
     input_shape: tuple[int, ...]  # (batch, timesteps, *spatial, channels)
 
+    @property
+    def layer_class(self) -> type:
+        return getattr(keras.layers, self.name)
+
     def __str__(self) -> str:
+        # The class's own name: a class the self-tests plant in keras.layers names its tests.
         return f"{self.layer_class.__name__}-{self.flags}"
 
     def with_flags(self, flags: Flags) -> "ConvCase":
-        return ConvCase(self.layer_class, flags, self.input_shape)
+        return ConvCase(self.name, flags, self.input_shape)
 
     def constructor_code(self) -> str:
         flags = "".join(f", {name}=True" for name, on in self.flags.kwargs().items() if on)
-        return f"keras.layers.{self.layer_class.__name__}({FILTERS}, {KERNEL_SIZE}{flags})"
+        return f"keras.layers.{self.name}({FILTERS}, {KERNEL_SIZE}{flags})"
 
     def describe(self) -> str:
         return f"{self.constructor_code()} via a direct layer call, input {self.input_shape}, seeded uniform weights"
@@ -59,32 +63,25 @@ class ConvCase:
                 f"layer = {self.constructor_code()}",
                 f"layer.build({self.input_shape})",
                 seeding_code(),
-                *returned_code(snippet_names(self.flags, ("h", "c")), "layer(x)"),
+                *returned_code(self.names(), "layer(x)"),
             ]
         )
+
+    def names(self) -> list[str]:
+        return snippet_names(self.flags, ("h", "c"))
 
 
 # Spatial sizes unequal and larger than the kernel, so that rows and cols cannot be confused and
 # "valid" padding visibly shrinks them. Three timesteps make the last step differ from the first,
 # which is all the relations need (each step is an eager call of two convolutions per gate).
 INPUT_SHAPES = {
-    keras.layers.ConvLSTM1D: (2, 3, 7, 2),  # (batch, timesteps, rows, channels)
-    keras.layers.ConvLSTM2D: (2, 3, 6, 5, 2),  # (batch, timesteps, rows, cols, channels)
+    "ConvLSTM1D": (2, 3, 7, 2),  # (batch, timesteps, rows, channels)
+    "ConvLSTM2D": (2, 3, 6, 5, 2),  # (batch, timesteps, rows, cols, channels)
 }
 
 
 def cases(flags=FLAGS) -> list[ConvCase]:
-    return [ConvCase(layer_class, flag, shape) for layer_class, shape in INPUT_SHAPES.items() for flag in flags]
-
-
-@functools.cache
-def observe_conv(case: ConvCase) -> Observation:
-    """What the layer returned, with its weights and inputs, computed once per session."""
-    layer = case.layer_class(FILTERS, KERNEL_SIZE, **case.flags.kwargs())
-    layer.build(case.input_shape)
-    seed_weights(layer)
-    x = data_of(case.input_shape)
-    return Observation(as_list(layer(x)), [np.asarray(w) for w in layer.get_weights()], x)
+    return [ConvCase(name, flag, shape) for name, shape in INPUT_SHAPES.items() for flag in flags]
 
 
 @pytest.mark.parametrize("case", cases(), ids=str)
@@ -106,7 +103,7 @@ def test_returns_the_output_then_h_and_c(case, verify):
     if case.flags.return_state:
         names += ["h", "c"]
         shapes += [state, state]
-    verify.structure(observe_conv(case).outputs, shapes, names=names)
+    verify.structure(observe(case).outputs, shapes, names=names)
 
 
 @pytest.mark.parametrize("case", cases([SEQUENCES, SEQUENCES_STATE]), ids=str)
@@ -123,7 +120,7 @@ def test_last_step_of_the_sequence_is_the_default_output(case, verify):
     """
     without = case.with_flags(STATE if case.flags.return_state else DEFAULT)
     what = f"sequence[:, -1] against the output of {without.flags}"
-    verify.equal(observe_conv(case).output[:, -1], observe_conv(without).output, what=what)
+    verify.equal(observe(case).output[:, -1], observe(without).output, what=what)
 
 
 @pytest.mark.parametrize("case", cases([STATE]), ids=str)
@@ -134,7 +131,7 @@ def test_output_is_h(case, verify):
     np.testing.assert_array_equal(output, h)
     ```
     """
-    output, h, _ = observe_conv(case).outputs
+    output, h, _ = observe(case).outputs
     verify.equal(output, h, what="output against state h")
 
 
@@ -146,7 +143,7 @@ def test_last_step_of_the_sequence_is_h(case, verify):
     np.testing.assert_array_equal(sequence[:, -1], h)
     ```
     """
-    sequence, h, _ = observe_conv(case).outputs
+    sequence, h, _ = observe(case).outputs
     verify.equal(sequence[:, -1], h, what="sequence[:, -1] against state h")
 
 
@@ -164,8 +161,8 @@ def test_states_do_not_depend_on_return_sequences(case, verify):
     np.testing.assert_array_equal(c, c_without)
     ```
     """
-    _, h, c = observe_conv(case).outputs
-    _, h_without, c_without = observe_conv(case.with_flags(STATE)).outputs
+    _, h, c = observe(case).outputs
+    _, h_without, c_without = observe(case.with_flags(STATE)).outputs
     verify.equal(h, h_without, what="state h against state h of return_state alone")
     verify.equal(c, c_without, what="state c against state c of return_state alone")
 
@@ -178,7 +175,7 @@ def test_cell_state_is_not_h(case, verify):
     assert np.abs(np.asarray(c) - np.asarray(h)).max() >= 1e-3  # other numbers, not h repeated
     ```
     """
-    _, h, c = observe_conv(case).outputs
+    _, h, c = observe(case).outputs
     # c = h would need o * tanh(c) = c everywhere; with random weights they differ by O(0.1).
     verify.differ(c, h, what="state c against state h", at_least=1e-3)
 
@@ -193,7 +190,7 @@ def test_h_is_bounded_by_tanh_of_c(case, verify):
     assert np.all(np.abs(h) <= np.abs(np.tanh(c)) + 2 * 2**-23)
     ```
     """
-    _, h, c = observe_conv(case).outputs
+    _, h, c = observe(case).outputs
     # tanh(c) is recomputed here in float64; the layer's float32 tanh may sit one ulp above it.
     excess = float(np.max(np.abs(h) - np.abs(np.tanh(c.astype(np.float64)))))
     verify.holds(

@@ -20,20 +20,26 @@ and a self-test fails when a chapter is neither sampled nor listed there.
 """
 
 import ast
+import json
 import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from pasting import pasted
 
-from keras_rnn_spec import masks, subject, test_bidirectional, test_cells, test_convlstm, test_stacking
+from keras_rnn_spec import masks, report_render, subject, test_bidirectional, test_cells, test_convlstm, test_stacking
 from keras_rnn_spec.cases import case_of
 from keras_rnn_spec.exporting import ExportCase, Exports, fed
 from keras_rnn_spec.invocation import PACKAGE_DIR
 from keras_rnn_spec.masks import MaskedCase
 from keras_rnn_spec.observe import Case, observe
 
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 SEED = 25
 SAMPLE = 40  # cases of the chapters other than 22
 EXPORT_SAMPLE = 8
@@ -43,8 +49,8 @@ PER_CHAPTER = 2
 OBSERVED = {
     Case: lambda case: (test_cells.observe_nested if isinstance(case.layer, test_cells.StackInRNN) else observe)(case),
     MaskedCase: masks.observe_masked,
-    test_bidirectional.BidirectionalCase: test_bidirectional.observe_bidirectional,
-    test_convlstm.ConvCase: test_convlstm.observe_conv,
+    test_bidirectional.BidirectionalCase: observe,
+    test_convlstm.ConvCase: observe,
     test_stacking.StackCase: test_stacking.observe_stack,
 }
 LEFT_OUT = {
@@ -189,3 +195,53 @@ def test_each_pasted_reproducer_gives_the_arrays_its_claim_checked(sample, repro
             largest = [float(np.max(np.abs(a - b))) for a, b in zip(checked, printed) if a.shape == b.shape]
             wrong.append(f"{entry['id']}: checked {shapes[0]}, printed {shapes[1]}, largest differences {largest}")
     assert not wrong, f"{len(wrong)} of {len(sample)} reproducers disagree with their claim:\n" + "\n".join(wrong)
+
+
+def spec_run(*arguments, layers: str | None = None) -> subprocess.CompletedProcess:
+    """A run of the spec from tests/ (where broken_layers is importable), as a user's pytest runs it."""
+    environment = {key: value for key, value in os.environ.items() if key != "SPEC_LAYERS"}
+    if layers:
+        environment["SPEC_LAYERS"] = layers
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "--rootdir", str(ROOT), "-c", str(ROOT / "pytest.ini")]
+    return subprocess.run([*command, *arguments], cwd=HERE, env=environment, capture_output=True, text=True, timeout=600)
+
+
+def test_a_reproducer_that_raises_fails_its_claim_at_the_reproducers_line(tmp_path):
+    """A reproducer that raises where its claim expected values fails that claim: the traceback's last
+    frame is the reproducer's line, and the claim, case and code follow; no internal error."""
+    # broken_layers.DroppedCellStateLSTM returns [output, h]: the reproducer's `output, h, c = layer(x)` raises.
+    done = spec_run(
+        str(PACKAGE_DIR / "test_relations.py"),
+        "-k", "DroppedCellStateLSTM and test_output_is_h and state-call",
+        f"--report-log={tmp_path / 'results.jsonl'}", f"--spec-report={tmp_path / 'spec.md'}",
+        layers="broken_layers:UNDER_TEST",
+    )  # fmt: skip
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout + done.stderr
+    frame = "<reproducer DroppedCellStateLSTM-state-call>:8: in <module>\n    output, h, c = layer(x)\n"
+    assert frame in done.stdout, done.stdout
+    after = done.stdout[done.stdout.index(frame) :]
+    assert "ValueError: not enough values to unpack (expected 3, got 2)" in after
+    for line in ("Claim:    With return_state=True", "Case:     broken_layers.DroppedCellStateLSTM(5, return_state=True)", "Reproduce:"):
+        assert line in after, after
+    assert "INTERNALERROR" not in done.stdout + done.stderr
+
+
+def test_the_report_counts_the_tests_that_read_their_values_from_their_reproducer(tmp_path):
+    """The report's "reproducers" row counts the tests marked as having read their own case's executed
+    reproducer: every LSTM test of chapter 4 (each observes its own case), none of chapter 19's (saving
+    builds its models in Python)."""
+    results, report = tmp_path / "results.jsonl", tmp_path / "spec.md"
+    done = spec_run(
+        str(PACKAGE_DIR / "test_flags.py"), str(PACKAGE_DIR / "test_saving.py"), "-k", "LSTM",
+        f"--report-log={results}", f"--spec-report={report}",
+    )  # fmt: skip
+    assert done.returncode == pytest.ExitCode.OK, done.stdout + done.stderr
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    calls = [r for r in records if r.get("$report_type") == "TestReport" and r["when"] == "call"]
+    marked: dict[str, set] = {}
+    for record in calls:
+        executed = [report_render.REPRODUCED, True] in record["user_properties"]
+        marked.setdefault(record["nodeid"].split("::")[0].rpartition("/")[2], set()).add(executed)
+    assert marked == {"test_flags.py": {True}, "test_saving.py": {False}}, marked
+    count = sum([report_render.REPRODUCED, True] in r["user_properties"] for r in calls)
+    assert f"| reproducers | {count} of the {len(calls)} tests read" in report.read_text()

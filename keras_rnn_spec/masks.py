@@ -23,11 +23,11 @@ from keras_rnn_spec.catalogue import SEQUENCES_STATE, RecurrentLayer, reference_
 from keras_rnn_spec.observe import (
     DATA_SEED,
     READ,
-    reproduced,
     Case,
     Dims,
     Observation,
     data_code,
+    executed,
     inputs_for,
     returned_code,
     seeding_code,
@@ -179,45 +179,39 @@ def _tensors(returned) -> list:
     return list(returned) if isinstance(returned, (list, tuple)) else [returned]
 
 
-def _run_with_mask_argument(case: MaskedCase, layer, mask):
-    """layer(x, mask=mask), then each returned tensor through its own MaskReceiver, eagerly."""
-    x = inputs_for(case.dims)
-    layer.build(case.dims.input_shape)
-    set_seeded_weights(layer, case)
-    returned = _tensors(layer(x, mask=mask))
-    receivers = [MaskReceiver() for _ in returned]
-    for receiver, tensor in zip(receivers, returned):
-        receiver(tensor)
-    return as_list(returned), x, receivers
-
-
-def _run_in_a_model(case: MaskedCase, layer, mask):
-    """Masking or Embedding, the layer, a MaskReceiver per returned tensor: a model called directly."""
+def _run_in_a_model(case: MaskedCase, layer, mask) -> list:
+    """Masking or Embedding, the layer, a MaskReceiver per returned tensor: a model called directly.
+    Returns the receivers."""
     dims = case.dims
     if case.source == "Masking":
         inputs = keras.Input(shape=(dims.timesteps, dims.features))
         returned = _tensors(layer(keras.layers.Masking(0.0)(inputs)))
-        data = processed = inputs_for(dims) * mask[..., None]
+        data = inputs_for(dims) * mask[..., None]
     else:
         inputs = keras.Input(shape=(dims.timesteps,), dtype="int32")
         embedding = keras.layers.Embedding(VOCABULARY, dims.features, mask_zero=True)
         returned = _tensors(layer(embedding(inputs)))
         embedding.set_weights([embedding_table(dims)])
         data = token_ids(case.padding, dims)
-        processed = embedding_table(dims)[data]
     receivers = [MaskReceiver() for _ in returned]
     model = keras.Model(inputs, [receiver(tensor) for receiver, tensor in zip(receivers, returned)])
     set_seeded_weights(layer, case)
     for receiver in receivers:
         receiver.received = None  # forget the symbolic mask seen while the model was built
-    return as_list(model(data)), processed, receivers
+    model(data)
+    return receivers
 
 
-def run_masked(case: MaskedCase) -> Observation:
-    """Execute the case's reproducer and keep what it binds: the returned tensors, the layer's weights,
-    the mask, and what the layer processed (the input, or the vectors Embedding gave for its ids)."""
+@functools.cache
+def _executed_masked(case: MaskedCase) -> dict:
     __tracebackhide__ = True  # as observe.executed's
-    namespace = reproduced(case)
+    return executed(case.snippet(), case)
+
+
+@functools.cache
+def _observed_masked(case: MaskedCase) -> Observation:
+    __tracebackhide__ = True
+    namespace = _executed_masked(case)
     x = namespace["x"]
     processed = namespace["embedding"].get_weights()[0][x] if case.source == "Embedding" else x
     outputs = [to_numpy(namespace[name]) for name in case.names()]
@@ -225,14 +219,10 @@ def run_masked(case: MaskedCase) -> Observation:
     return Observation(outputs, weights, np.asarray(processed), np.asarray(namespace["mask"]))
 
 
-@functools.cache
-def _observed_masked(case: MaskedCase) -> Observation:
-    __tracebackhide__ = True
-    return run_masked(case)
-
-
 def observe_masked(case: MaskedCase) -> Observation:
-    """`run_masked(case)`, executed once per session."""
+    """Execute the case's reproducer, once per session, and keep what it binds: the returned tensors,
+    the layer's weights, the mask, and what the layer processed (the input, or the vectors Embedding
+    gave for its ids)."""
     __tracebackhide__ = True
     READ.append(case)
     return _observed_masked(case)
@@ -240,12 +230,16 @@ def observe_masked(case: MaskedCase) -> Observation:
 
 @functools.cache
 def masks_passed_on(case: MaskedCase) -> list:
-    """Per returned tensor, the mask the next layer received (None: none), from a run of the case's
-    layer with a MaskReceiver after each returned tensor."""
-    mask = padding_mask(case.padding, case.dims)
-    layer = case.layer.make(case.dims.units, case.flags)
-    run = _run_with_mask_argument if case.source == "argument" else _run_in_a_model
-    _, _, receivers = run(case, layer, mask)
+    """Per returned tensor, the mask the next layer received (None: none). With the mask as an argument,
+    a MaskReceiver takes each tensor the case's reproducer returned; through Masking or Embedding, a
+    run of the case's layer in a model with a MaskReceiver after each returned tensor."""
+    if case.source == "argument":
+        namespace = _executed_masked(case)
+        receivers = [MaskReceiver() for _ in case.names()]
+        for receiver, name in zip(receivers, case.names()):
+            receiver(namespace[name])
+    else:
+        receivers = _run_in_a_model(case, case.layer.make(case.dims.units, case.flags), padding_mask(case.padding, case.dims))
     return [None if r.received is None else to_numpy(r.received).astype(bool) for r in receivers]
 
 

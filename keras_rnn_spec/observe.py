@@ -10,9 +10,7 @@ gate order) and identical on every Keras version and backend, which seeded Keras
 are not.
 """
 
-import contextlib
 import functools
-import io
 import linecache
 import re
 from dataclasses import dataclass, replace
@@ -213,7 +211,8 @@ def set_seeded_weights(layer, case: Case) -> None:
 def executed(code: str, case, namespace: dict | None = None, first_line: int = 1) -> dict:
     """Execute `code`, the case's reproducer or its lines from `first_line` on, in `namespace`, and
     return it. Compiled under a filename naming the case, whose whole snippet linecache holds, so a
-    traceback shows the reproducer's lines; what the code prints is not shown."""
+    traceback shows the reproducer's lines. Its `print` is called with the names it shows and
+    formats nothing: the claim reads the names themselves, and formatting arrays costs time."""
     # pytest leaves out the frames of this function and those that reach it: the reproducer's own
     # frame, below them, shows where it raised.
     __tracebackhide__ = True
@@ -222,8 +221,8 @@ def executed(code: str, case, namespace: dict | None = None, first_line: int = 1
     linecache.cache[filename] = (len(snippet), None, snippet.splitlines(keepends=True), filename)
     compiled = compile("\n" * (first_line - 1) + code, filename, "exec")
     namespace = {} if namespace is None else namespace
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(compiled, namespace)
+    namespace["print"] = lambda *values, **options: None
+    exec(compiled, namespace)
     return namespace
 
 
@@ -251,6 +250,33 @@ def reproduced(case) -> dict:
     __tracebackhide__ = True
     READ.append(case)
     return executed(case.snippet(), case)
+
+
+# Reproducer texts already executed by reproduced_once, and what they bound.
+_EXECUTED_TEXTS: dict[str, dict] = {}
+
+
+def reproduced_once(case) -> dict:
+    """`reproduced(case)`, executed once per session for each text: cases that print the same code (one
+    saved model that holds four configurations) share one run. A run that raised is not kept."""
+    __tracebackhide__ = True
+    READ.append(case)
+    code = case.snippet()
+    if code not in _EXECUTED_TEXTS:
+        _EXECUTED_TEXTS[code] = executed(code, case)
+    return _EXECUTED_TEXTS[code]
+
+
+def raised_by_reproducer(case) -> tuple[Exception | None, dict]:
+    """Execute the case's reproducer, which a refusal's claim expects to raise: what it raised (None:
+    nothing) and the names it bound before it did."""
+    READ.append(case)
+    namespace: dict = {}
+    try:
+        executed(case.snippet(), case, namespace)
+    except Exception as error:  # any type: the claim says which one it expects
+        return error, namespace
+    return None, namespace
 
 
 def observation(case, namespace: dict) -> Observation:

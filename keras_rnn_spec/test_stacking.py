@@ -16,21 +16,22 @@ import pytest
 from keras_rnn_spec.cases import WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import DEFAULT, FLAGS, SEQUENCES, Flags, RecurrentLayer, reference_of
 from keras_rnn_spec.observe import (
+    READ,
     WEIGHT_SCALE,
     WEIGHT_SEED,
     Dims,
-    data_code,
     Observation,
-    inputs_for,
+    data_code,
     preamble,
+    raised_by_reproducer,
+    reproduced,
     returned_code,
-    seed_weights,
     snippet_names,
 )
 from keras_rnn_spec.parameters import each_layer, over_layers
-from keras_rnn_spec.refusals import described, record_raised, run_steps
+from keras_rnn_spec.refusals import described, record_raised
 from keras_rnn_spec.semantics import returned_by_reference, returned_names
-from keras_rnn_spec.subject import as_list, keras
+from keras_rnn_spec.subject import to_numpy
 from keras_rnn_spec.verify import chained_tolerance
 
 TOP_UNITS = 4  # the top layer is narrower than the one below it, so a mixed-up width shows
@@ -77,42 +78,36 @@ class StackCase:
                 "for layer in (first, top):",
                 f"    layer.set_weights([rng.uniform(-{WEIGHT_SCALE}, {WEIGHT_SCALE}, w.shape).astype('float32')"
                 " for w in layer.get_weights()])",
-                *returned_code(snippet_names(self.flags, self.layer.state_names), "top(first(x))"),
+                *returned_code(self.names(), "top(first(x))"),
             ]
         )
+
+    def names(self) -> list[str]:
+        return snippet_names(self.flags, self.layer.state_names)
 
 
 
 
 @functools.cache
+def _observed_stack(case: StackCase) -> Observation:
+    __tracebackhide__ = True  # as observe.executed's
+    namespace = reproduced(case)
+    weights = [np.asarray(w) for layer in (namespace["first"], namespace["top"]) for w in layer.get_weights()]
+    return Observation([to_numpy(namespace[name]) for name in case.names()], weights, namespace["x"])
+
+
 def observe_stack(case: StackCase) -> Observation:
-    """The top layer's returned tensors, with both layers' weights (drawn from one generator: the first
-    layer's, then the top layer's, in that order) and the inputs."""
-    first = case.layer.make(case.dims.units, SEQUENCES)
-    top = case.layer.make(TOP_UNITS, case.flags)
-    first.build(case.dims.input_shape)
-    top.build(case.top_dims.input_shape)
-    seed_weights(first, top)  # one generator: the first layer's weights, then the top layer's
-    x = inputs_for(case.dims)
-    weights = [np.asarray(w) for layer in (first, top) for w in layer.get_weights()]
-    return Observation(as_list(top(first(x))), weights, x)
+    """What the case's reproducer binds, executed once per session: the top layer's returned tensors,
+    both layers' weights (drawn from one generator: the first layer's, then the top layer's) and x."""
+    __tracebackhide__ = True
+    READ.append(case)
+    return _observed_stack(case)
 
 
 # Both layers of the refused stack are one width: the refusal comes before the top layer is built.
-def stack_without_sequences(layer: RecurrentLayer, how: str):
-    """The top layer, and a function that stacks it on a layer left at return_sequences=False."""
-    first, top = layer.make(SHORT_DIMS.units, DEFAULT), layer.make(SHORT_DIMS.units, DEFAULT)
-    shape = SHORT_DIMS.input_shape
-    ways = {
-        "call": lambda: top(first(inputs_for(SHORT_DIMS))),
-        "functional": lambda: top(first(keras.Input(shape=shape[1:]))),
-        "Sequential": lambda: keras.Sequential([keras.Input(shape=shape[1:]), first, top]),
-    }
-    return top, ways[how]
-
-
 def stack_without_sequences_case(layer: RecurrentLayer, how: str) -> WrittenCase:
-    """What `stack_without_sequences(layer, how)` does, as code."""
+    """Two layers, the first without return_sequences, stacked on arrays (`call`), on an Input
+    (`functional`) or in a Sequential model."""
     made = layer.constructor_code(SHORT_DIMS.units, DEFAULT)
     shape = SHORT_DIMS.input_shape
     ways = {
@@ -147,10 +142,9 @@ def test_a_layer_on_a_layer_without_return_sequences_raises(layer, how, verify):
     assert top.name in str(raised.value)  # the layer that received it
     ```
     """
-    top, stack = stack_without_sequences(layer, how)
-    step = "call" if how == "call" else "build"  # on arrays the layers run; on an Input they build a model
-    _, error, _ = run_steps([(step, lambda _: stack())])
-    record_raised(verify, step, error)
+    error, bound = raised_by_reproducer(stack_without_sequences_case(layer, how))
+    top = bound["top"]
+    record_raised(verify, "call" if how == "call" else "build", error)  # on an Input the layers build a model
     verify.holds(
         isinstance(error, ValueError) and "expected ndim=3, found ndim=2" in str(error) and top.name in str(error),
         what=f"what stacking {layer}({SHORT_DIMS.units}) on {layer}({SHORT_DIMS.units}) raised ({how})",

@@ -33,6 +33,7 @@ import pytest
 
 from keras_rnn_spec.invocation import PACKAGE_DIR
 
+
 @dataclass(frozen=True)
 class ClaimsFor:
     """Every claim of the spec on `layers`, collected where a test module holds this (see the module's docstring)."""
@@ -106,10 +107,9 @@ class SpecClaims(pytest.Collector):
 def expected_failure(item, claims: ClaimsFor) -> str:
     """Why the author expects `item` to fail (a claim under their `claims_for`), or ""."""
     chapter = item.getparent(pytest.Module)
-    name = f"{chapter.path.name}::{item.name}"
+    function, _, case_id = f"{chapter.path.name}::{item.name}".partition("[")
     for key, why in claims.expected_failed_claims.items():
         claim, bracket, cases = key.partition("[")
-        function, _, case_id = name.partition("[")
         if claim == function and (not bracket or fnmatch.fnmatchcase(case_id.removesuffix("]"), cases.removesuffix("]"))):
             return why
     return ""

@@ -31,8 +31,8 @@ def describe(config) -> str:
         parts.append("--lf (the tests that failed last time)")
     selected = selection_of(config)
     if not selected.keras_own:
-        parts.append(f"SPEC_LAYERS={selected.target}")
-    if not parts or parts == [f"SPEC_LAYERS={selected.target}"]:
+        parts.append(selected.chosen_by)
+    if not parts or parts == [selected.chosen_by]:
         testpaths = config.getini("testpaths")
         parts.insert(0, "the whole suite" + (f" ({', '.join(f'`{p}`' for p in testpaths)})" if testpaths else ""))
     return "; ".join(parts)
@@ -43,7 +43,7 @@ def is_whole_suite(config, session, deselected: int) -> bool:
     paths = arg_paths(config)
     covered = all(any(path == folder or path in folder.parents for path in paths) for folder in suite_folders(config))
     left_out = getattr(config.option, "lf", False) or config.option.ignore or config.option.ignore_glob
-    keras_own = selection_of(config).keras_own and all(selection_at(item).keras_own for item in session.items)
+    keras_own = all(selection_at(item).keras_own for item in session.items)  # selection_at falls back to the session's
     return keras_own and covered and not left_out and not deselected and not session.testsfailed
 
 

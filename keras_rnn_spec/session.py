@@ -70,8 +70,7 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.filterwarnings(rule))
             item.add_marker(pytest.mark.filterwarnings(f"error:{subject.FORK_WARNING}:RuntimeWarning"))  # added last: it wins
         about_keras = item.get_closest_marker("keras_classes")
-        selected = catalogue.selection_at(item)
-        if about_keras is not None and not selected.keras_own:
+        if about_keras is not None and not (selected := catalogue.selection_at(item)).keras_own:
             reason = f"about Keras' own {about_keras.args[0]}, not the layers under test ({selected.chosen_by})"
             item.add_marker(pytest.mark.skip(reason=reason))
     mark_expected_failures(items)

@@ -228,11 +228,11 @@ def test_a_reproducer_that_raises_fails_its_claim_at_the_reproducers_line(tmp_pa
 
 def test_the_report_counts_the_tests_that_read_their_values_from_their_reproducer(tmp_path):
     """The report's "reproducers" row counts the tests marked as having read their own case's executed
-    reproducer: every LSTM test of chapter 4 (each observes its own case), none of chapter 19's (saving
-    builds its models in Python)."""
+    reproducer: every LSTM test of chapter 4 (each observes its own case), none of chapter 19's (its claims
+    still build their models in Python)."""
     results, report = tmp_path / "results.jsonl", tmp_path / "spec.md"
     done = spec_run(
-        str(PACKAGE_DIR / "test_flags.py"), str(PACKAGE_DIR / "test_saving.py"), "-k", "LSTM",
+        str(PACKAGE_DIR / "test_flags.py"), str(PACKAGE_DIR / "test_models.py"), "-k", "LSTM",
         f"--report-log={results}", f"--spec-report={report}",
     )  # fmt: skip
     assert done.returncode == pytest.ExitCode.OK, done.stdout + done.stderr
@@ -242,6 +242,6 @@ def test_the_report_counts_the_tests_that_read_their_values_from_their_reproduce
     for record in calls:
         executed = [report_render.REPRODUCED, True] in record["user_properties"]
         marked.setdefault(record["nodeid"].split("::")[0].rpartition("/")[2], set()).add(executed)
-    assert marked == {"test_flags.py": {True}, "test_saving.py": {False}}, marked
+    assert marked == {"test_flags.py": {True}, "test_models.py": {False}}, marked
     count = sum([report_render.REPRODUCED, True] in r["user_properties"] for r in calls)
     assert f"| reproducers | {count} of the {len(calls)} tests read" in report.read_text()

@@ -43,7 +43,7 @@ def is_whole_suite(config, session, deselected: int) -> bool:
     paths = arg_paths(config)
     covered = all(any(path == folder or path in folder.parents for path in paths) for folder in suite_folders(config))
     left_out = getattr(config.option, "lf", False) or config.option.ignore or config.option.ignore_glob
-    keras_own = all(selection_at(item).keras_own for item in session.items)  # selection_at falls back to the session's
+    keras_own = selection_of(config).keras_own and all(selection_at(item).keras_own for item in session.items)
     return keras_own and covered and not left_out and not deselected and not session.testsfailed
 
 

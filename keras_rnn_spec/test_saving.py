@@ -35,8 +35,8 @@ def round_trip_case(layer, flags) -> WrittenCase:
         *(f"    {line}," for line in made),
         "]",
         "model = keras.Model(inputs, {layer.name: layer(inputs) for layer in layers})",
-        "for layer in layers:  # each the same seeded weights",
-        "    " + seeding_code(),
+        "for each in layers:  # each the same seeded weights",
+        "    " + seeding_code("each"),
         "with tempfile.TemporaryDirectory() as folder:",
         f'    model.save(f"{{folder}}/{SAVED}")',
         f'    loaded = keras.models.load_model(f"{{folder}}/{SAVED}")',
@@ -59,9 +59,10 @@ def test_loading_keeps_return_sequences_and_return_state(layer, flags, verify):
     """After saving to .keras and loading, each layer has its return_sequences and return_state: get_config round-trips.
 
     ```python
-    config = loaded.get_layer(layer.name).get_config()
+    made = layers[0]  # the configuration checked here: the first, with neither flag
+    config = loaded.get_layer(made.name).get_config()
     assert config["return_sequences"] is False and config["return_state"] is False  # as made
-    assert config == layer.get_config()
+    assert config == made.get_config()
     ```
     """
     name, saved = layer_name(layer, flags), reproduced_once(round_trip_case(layer, flags))
@@ -81,7 +82,8 @@ def test_the_loaded_model_returns_exactly_the_same_numbers(layer, flags, verify)
     The same weights (written and read as float32) and the same operations: exact equality.
 
     ```python
-    np.testing.assert_array_equal(after, before)
+    name = layers[0].name  # the configuration checked here: the first, with neither flag
+    np.testing.assert_array_equal(after[name], before[name])
     ```
     """
     name, saved = layer_name(layer, flags), reproduced_once(round_trip_case(layer, flags))

@@ -25,13 +25,12 @@ plugin, so it imports Keras only once such a node is collected.
 """
 
 import fnmatch
-import importlib
-import inspect
 from dataclasses import dataclass, field
 
 import pytest
 
 from keras_rnn_spec.invocation import PACKAGE_DIR
+from keras_rnn_spec.report_render import claims_in
 
 
 @dataclass(frozen=True)
@@ -56,11 +55,7 @@ def chapters() -> list:
 
 def claim_names() -> set[str]:
     """CHAPTER::FUNCTION for every claim of the spec."""
-    names = set()
-    for path in chapters():
-        module = importlib.import_module(f"keras_rnn_spec.{path.stem}")
-        names.update(f"{path.name}::{name}" for name, value in vars(module).items() if name.startswith("test_") and inspect.isfunction(value))
-    return names
+    return {f"{chapter}::{function}" for chapter, function in claims_in(PACKAGE_DIR)}
 
 
 def problem_with(claims: ClaimsFor) -> str:

@@ -62,3 +62,19 @@ class WrittenCase:
 
     def snippet(self) -> str:
         return "\n".join([*snippet_imports(self.layer), self.code])
+
+
+@dataclass(frozen=True)
+class SteppedCase:
+    """A written case whose code runs in named steps, ("build", code) then ("call", code): a refusal
+    says at which step it is raised (keras_rnn_spec/refusals.py). The code follows `layer`'s imports."""
+
+    layer: RecurrentLayer
+    description: str
+    steps: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        return self.description
+
+    def snippet(self) -> str:
+        return "\n".join([*snippet_imports(self.layer), *(code for _, code in self.steps)])

@@ -32,8 +32,8 @@ import numpy as np
 
 from keras_rnn_spec.artifact_cache import ArtifactCache, artifact_key
 from keras_rnn_spec.catalogue import SEQUENCES_STATE, STATE, Flags, RecurrentLayer, Selection
-from keras_rnn_spec.observe import Dims, given_states, given_states_code, inputs_for, preamble, seed_weights, seeding_code
-from keras_rnn_spec.semantics import directions_by_reference, merged, returned_by_reference
+from keras_rnn_spec.observe import TO_NUMPY_CODE, Dims, executed, given_states_code, preamble, seeding_code
+from keras_rnn_spec.semantics import directions_by_reference, merged, output_name, returned_by_reference
 from keras_rnn_spec.subject import FORK_WARNING, KERAS_MAJOR, as_list, backend_name, keras
 
 DIMS = Dims(batch=2, timesteps=10, features=3, units=5)  # the notes' sizes
@@ -80,7 +80,7 @@ class ModelCase:
     @property
     def output_names(self) -> list[str]:
         """What each Keras output is, in Keras' order: sequence or output, then the states."""
-        return ["sequence" if self.flags.return_sequences else "output", *self.state_names]
+        return [output_name(self.flags.return_sequences), *self.state_names]
 
     @property
     def input_names(self) -> list[str]:
@@ -104,10 +104,6 @@ class ModelCase:
             built = f"{built[:-1]}, {', '.join(f'{k}={v!r}' for k, v in self.options().items())})"
         return f"keras.layers.Bidirectional({built}, name={LAYER_NAME!r})" if self.bidirectional else built
 
-    def make_layer(self):
-        made = self.layer.layer_class(DIMS.units, **self.layer.options, **self.options(), **self.flags.kwargs())
-        return keras.layers.Bidirectional(made, name=LAYER_NAME) if self.bidirectional else made
-
     def model_code(self) -> list[str]:
         """The lines that build this model with its seeded weights, bound to `model`, and its inputs, bound to `inputs`."""
         d = DIMS
@@ -126,12 +122,21 @@ class ModelCase:
             lines += [f"x_in = keras.Input(shape={shape}{batch}, name='x')", f"model = keras.Model(x_in, layer(x_in), name={MODEL_NAME!r})", "inputs = [x]"]
         return [*lines, seeding_code("model")]
 
-    def inputs(self) -> list[np.ndarray]:
-        """The model's inputs, in Keras' order: x, or the first frame of x and the given states."""
-        x = inputs_for(DIMS)
-        if self.kind != "streaming":
-            return [x]
-        return [x[:, :1], *given_states(len(self.layer.state_names), DIMS)]
+    def snippet(self) -> str:
+        """The Keras half of every route's reproducer: the model with its seeded weights, called once on
+        its inputs (exporting to ONNX needs a model that has run), what it returned in `keras_outputs`.
+        A stateful layer's states are reset after that call, so the artifact starts from zeros, as a
+        freshly built model does."""
+        lines = [
+            *preamble(DIMS.input_shape, self.layer),
+            *self.model_code(),
+            f"to_numpy = {TO_NUMPY_CODE}",
+            "returned = model(inputs if len(inputs) > 1 else inputs[0])  # exporting to ONNX needs a model that has run",
+            "keras_outputs = [to_numpy(o) for o in (returned if isinstance(returned, (list, tuple)) else [returned])]",
+        ]
+        if self.kind == "stateful":
+            lines.append("layer.reset_states()  # the artifact starts from zeros, as a new model does")
+        return "\n".join(lines)
 
 
 def model_cases(selected: Selection) -> list[ModelCase]:
@@ -165,26 +170,10 @@ class Built:
 
 
 def build(case: ModelCase) -> Built:
-    """The case's model with seeded weights, called once (exporting to ONNX needs a model that has run).
-
-    A stateful model's states are reset after that call, so the artifact starts from zeros, as a freshly
-    built model does."""
-    layer = case.make_layer()
-    d = DIMS
-    if case.kind == "streaming":
-        frame = keras.Input(shape=(1, d.features), name="frame")
-        states = [keras.Input(shape=(d.units,), name=f"state_{name}") for name in case.layer.state_names]
-        model = keras.Model([frame, *states], layer(frame, initial_state=states), name=MODEL_NAME)
-    else:
-        shape = (None, d.features) if case.kind == "dynamic" else (d.timesteps, d.features)
-        x = keras.Input(shape=shape, batch_size=d.batch if case.fixed_batch else None, name="x")
-        model = keras.Model(x, layer(x), name=MODEL_NAME)
-    seed_weights(model)
-    inputs = case.inputs()
-    outputs = as_list(model(inputs if len(inputs) > 1 else inputs[0]))
-    if case.kind == "stateful":
-        layer.reset_states()
-    return Built(model, [np.asarray(w) for w in model.get_weights()], inputs, outputs)
+    """The case's model, its weights, inputs and outputs: its reproducer's Keras half, executed."""
+    namespace = executed(case.snippet(), case)
+    model = namespace["model"]
+    return Built(model, [np.asarray(w) for w in model.get_weights()], namespace["inputs"], namespace["keras_outputs"])
 
 
 def expected(case: ModelCase, weights: list[np.ndarray], inputs: list[np.ndarray], start=None) -> list[np.ndarray]:
@@ -583,16 +572,9 @@ class ExportCase:
         return f"{self.model.layer_code()} ({KINDS[self.model.kind]}), exported by {self.route.summary}"
 
     def snippet(self) -> str:
-        lines = [
-            *preamble(DIMS.input_shape, self.model.layer),
-            *self.model.model_code(),
-            f"to_numpy = {'keras.ops.convert_to_numpy' if KERAS_MAJOR >= 3 else 'np.asarray'}",
-            "returned = model(inputs if len(inputs) > 1 else inputs[0])  # exporting to ONNX needs a model that has run",
-            "keras_outputs = [to_numpy(o) for o in (returned if isinstance(returned, (list, tuple)) else [returned])]",
-        ]
-        if self.model.kind == "stateful":
-            lines.append("layer.reset_states()  # the artifact starts from zeros, as a new model does")
-        return "\n".join([*lines, *self.route.run_code.splitlines(), "outputs = run(inputs)", "print(names, [o.shape for o in outputs])"])
+        """The model's Keras half (ModelCase.snippet), then the route's export and run."""
+        ran = ["outputs = run(inputs)", "print(names, [o.shape for o in outputs])"]
+        return "\n".join([self.model.snippet(), *self.route.run_code.splitlines(), *ran])
 
     @property
     def layer(self) -> RecurrentLayer:

@@ -14,8 +14,9 @@ DEFAULT = "spec"
 # records it appends.
 SHARED_FIXTURE_CHECKS = [HealthCheck.function_scoped_fixture]
 PROFILES = {
-    # The same examples on every run, so CI is deterministic and a red run can be re-run.
-    "spec": dict(derandomize=True, max_examples=8, database=None, suppress_health_check=[HealthCheck.too_slow, *SHARED_FIXTURE_CHECKS]),
+    # The same examples on every run, so CI is deterministic and a red run can be re-run: 7 drawn,
+    # after the example at the notes' sizes that each claim names as its case (@example), 8 in all.
+    "spec": dict(derandomize=True, max_examples=7, database=None, suppress_health_check=[HealthCheck.too_slow, *SHARED_FIXTURE_CHECKS]),
     # A random search with many more examples, for hunting new failures locally.
     "explore": dict(max_examples=200, suppress_health_check=SHARED_FIXTURE_CHECKS),
 }

@@ -11,7 +11,8 @@ which Keras propagates masks from layer to layer.
 
 A masked case is observed by executing its reproducer (observe.executed). What the next layer
 receives is read the way a user's own layer would: an identity layer whose `call` takes a `mask`
-argument is applied to every returned tensor and keeps what Keras hands it, in a run of its own.
+argument is applied to every tensor the reproducer returned (or its model's outputs) and keeps what
+Keras hands it.
 """
 
 import functools
@@ -27,8 +28,8 @@ from keras_rnn_spec.observe import (
     Dims,
     Observation,
     data_code,
-    executed,
     inputs_for,
+    reproduced_once,
     returned_code,
     seeding_code,
     set_seeded_weights,
@@ -47,7 +48,6 @@ FULLY_MASKED_ROW = VALID_LENGTHS.index(0)
 PADDINGS = ("right", "left")
 VOCABULARY = 10  # token ids 1..9; 0 is padding
 EMBEDDING_SEED = 11
-
 
 
 def backward(layers) -> list[RecurrentLayer]:
@@ -150,6 +150,15 @@ class MaskedCase(Case):
         names = snippet_names(self.flags, self.layer.state_names)
         return "\n".join([*lines, seeding_code(), *returned_code(names, run)])
 
+    def observation(self, namespace: dict) -> Observation:
+        """The returned tensors, the layer's weights, the mask, and what the layer processed (the
+        input, or the vectors Embedding gave for its ids)."""
+        x = namespace["x"]
+        processed = namespace["embedding"].get_weights()[0][x] if self.source == "Embedding" else x
+        outputs = [to_numpy(namespace[name]) for name in self.names()]
+        weights = [np.asarray(w) for w in namespace["layer"].get_weights()]
+        return Observation(outputs, weights, np.asarray(processed), np.asarray(namespace["mask"]))
+
 
 def masked_cases(layers, flags, paddings=PADDINGS, sources=("argument",)) -> list[MaskedCase]:
     """Every combination, for parametrize(..., ids=str): `LSTM-state-right-padded-via-argument`."""
@@ -175,71 +184,29 @@ class MaskReceiver(keras.layers.Layer):
         return inputs
 
 
-def _tensors(returned) -> list:
-    return list(returned) if isinstance(returned, (list, tuple)) else [returned]
-
-
-def _run_in_a_model(case: MaskedCase, layer, mask) -> list:
-    """Masking or Embedding, the layer, a MaskReceiver per returned tensor: a model called directly.
-    Returns the receivers."""
-    dims = case.dims
-    if case.source == "Masking":
-        inputs = keras.Input(shape=(dims.timesteps, dims.features))
-        returned = _tensors(layer(keras.layers.Masking(0.0)(inputs)))
-        data = inputs_for(dims) * mask[..., None]
-    else:
-        inputs = keras.Input(shape=(dims.timesteps,), dtype="int32")
-        embedding = keras.layers.Embedding(VOCABULARY, dims.features, mask_zero=True)
-        returned = _tensors(layer(embedding(inputs)))
-        embedding.set_weights([embedding_table(dims)])
-        data = token_ids(case.padding, dims)
-    receivers = [MaskReceiver() for _ in returned]
-    model = keras.Model(inputs, [receiver(tensor) for receiver, tensor in zip(receivers, returned)])
-    set_seeded_weights(layer, case)
-    for receiver in receivers:
-        receiver.received = None  # forget the symbolic mask seen while the model was built
-    model(data)
-    return receivers
-
-
-@functools.cache
-def _executed_masked(case: MaskedCase) -> dict:
-    __tracebackhide__ = True  # as observe.executed's
-    return executed(case.snippet(), case)
-
-
-@functools.cache
-def _observed_masked(case: MaskedCase) -> Observation:
-    __tracebackhide__ = True
-    namespace = _executed_masked(case)
-    x = namespace["x"]
-    processed = namespace["embedding"].get_weights()[0][x] if case.source == "Embedding" else x
-    outputs = [to_numpy(namespace[name]) for name in case.names()]
-    weights = [np.asarray(w) for w in namespace["layer"].get_weights()]
-    return Observation(outputs, weights, np.asarray(processed), np.asarray(namespace["mask"]))
-
-
-def observe_masked(case: MaskedCase) -> Observation:
-    """Execute the case's reproducer, once per session, and keep what it binds: the returned tensors,
-    the layer's weights, the mask, and what the layer processed (the input, or the vectors Embedding
-    gave for its ids)."""
-    __tracebackhide__ = True
-    READ.append(case)
-    return _observed_masked(case)
-
-
-@functools.cache
 def masks_passed_on(case: MaskedCase) -> list:
-    """Per returned tensor, the mask the next layer received (None: none). With the mask as an argument,
-    a MaskReceiver takes each tensor the case's reproducer returned; through Masking or Embedding, a
-    run of the case's layer in a model with a MaskReceiver after each returned tensor."""
+    """Per returned tensor, the mask the next layer received (None: none), from the objects the case's
+    reproducer made: with the mask as an argument, a MaskReceiver takes each tensor it returned;
+    through Masking or Embedding, a MaskReceiver after each output of its model, in a model on the
+    same inputs, called on its `x`."""
+    READ.append(case)  # a cached observation was read too
+    return _masks_passed_on(case)
+
+
+@functools.cache
+def _masks_passed_on(case: MaskedCase) -> list:
+    namespace = reproduced_once(case)
     if case.source == "argument":
-        namespace = _executed_masked(case)
         receivers = [MaskReceiver() for _ in case.names()]
         for receiver, name in zip(receivers, case.names()):
             receiver(namespace[name])
     else:
-        receivers = _run_in_a_model(case, case.layer.make(case.dims.units, case.flags), padding_mask(case.padding, case.dims))
+        model = namespace["model"]
+        receivers = [MaskReceiver() for _ in model.outputs]
+        receiving = keras.Model(namespace["inputs"], [receiver(tensor) for receiver, tensor in zip(receivers, model.outputs)])
+        for receiver in receivers:
+            receiver.received = None  # forget the symbolic mask seen while the model was built
+        receiving(namespace["x"])
     return [None if r.received is None else to_numpy(r.received).astype(bool) for r in receivers]
 
 

@@ -4,10 +4,10 @@ A case is observed by executing the reproducer it prints (`Case.snippet`): the a
 checks are the names that code binds (`output, h, c`), so what a failure prints is what ran. The
 code is compiled under a filename that names the case (`<reproducer LSTM-sequences-state-call>`),
 so a traceback from inside it shows its lines. The paths are the notes' own (`Model(...).predict`)
-and a direct call of the layer on a numpy array. Weights are drawn from a seeded numpy generator and set with `set_weights`, so they are
-random and non-constant (constant initialisers make every unit and gate alike and hide a swapped
-gate order) and identical on every Keras version and backend, which seeded Keras initialisers
-are not.
+and a direct call of the layer on a numpy array. Weights are drawn from a seeded numpy generator
+and set with `set_weights`, so they are random and non-constant (constant initialisers make every
+unit and gate alike and hide a swapped gate order) and identical on every Keras version and
+backend, which seeded Keras initialisers are not.
 """
 
 import functools
@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from keras_rnn_spec.catalogue import DEFAULT, Flags, RecurrentLayer
-from keras_rnn_spec.subject import keras, to_numpy
+from keras_rnn_spec.semantics import output_name
+from keras_rnn_spec.subject import KERAS_MAJOR, keras, to_numpy
 
 DATA_SEED = 2  # the seed of the notes' reset_graph
 WEIGHT_SEED = 7
@@ -26,6 +27,8 @@ STATE_SEED = 11  # initial states given to a layer
 WEIGHT_SCALE = 0.5  # weights ~ U(-0.5, 0.5): gates stay away from saturation, so errors show
 
 PATHS = ("predict", "call")
+# A reproducer's way to read a tensor or a variable as a numpy array, on every backend (Keras 2: TensorFlow's).
+TO_NUMPY_CODE = "keras.ops.convert_to_numpy" if KERAS_MAJOR >= 3 else "np.asarray"
 # The module of a call in constructor code: "examples.coupled_lstm" in "examples.coupled_lstm.CoupledLSTM(5)".
 CALLED_MODULE = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.\w+\(")
 
@@ -103,6 +106,11 @@ class Case:
         """The snippet's last lines: the run on `x`, bound to the names `snippet_names` gives, and printed."""
         return returned_code(self.names(), self.call_code())
 
+    @property
+    def steps(self) -> tuple[tuple[str, str], ...]:
+        """The snippet in the steps a refusal is raised at: the set-up, "build", then the run, "call"."""
+        return (("build", "\n".join(self.setup_lines())), ("call", "\n".join(self.run_lines())))
+
     def call_code(self) -> str:
         return "model.predict(x, verbose=0)" if self.path == "predict" else "layer(x)"
 
@@ -158,7 +166,7 @@ def given_states_code(name: str, count, dims: Dims) -> str:
 def snippet_names(flags: Flags, state_names: tuple[str, ...]) -> list[str]:
     """The names a snippet binds what the layer returns to: output (sequence with
     return_sequences=True), then the states (h, c) with return_state=True. A claim's check uses them."""
-    return ["sequence" if flags.return_sequences else "output", *(state_names if flags.return_state else ())]
+    return [output_name(flags.return_sequences), *(state_names if flags.return_state else ())]
 
 
 def returned_code(names: list[str], run: str) -> list[str]:
@@ -208,6 +216,11 @@ def set_seeded_weights(layer, case: Case) -> None:
         seed_weights(layer)
 
 
+# The cases whose reproducer's values a claim read (executed now or earlier in the session): the
+# session empties it before each test and counts the test's own case as executed when it is here after.
+READ: list = []
+
+
 def executed(code: str, case, namespace: dict | None = None, first_line: int = 1) -> dict:
     """Execute `code`, the case's reproducer or its lines from `first_line` on, in `namespace`, and
     return it. Compiled under a filename naming the case, whose whole snippet linecache holds, so a
@@ -229,6 +242,7 @@ def executed(code: str, case, namespace: dict | None = None, first_line: int = 1
 def build(case: Case):
     """The layer with seeded weights, and the function that runs it along the case's path: the
     reproducer's lines up to the run, executed, and its call, executed on each `x` given."""
+    READ.append(case)
     setup = case.setup_lines()
     namespace = executed("\n".join(setup), case)
 
@@ -238,11 +252,6 @@ def build(case: Case):
         return run["returned"]
 
     return namespace["layer"], forward
-
-
-# The cases whose reproducer's values a claim read (executed now or earlier in the session): the
-# session empties it before each test and counts the test's own case as executed when it is here after.
-READ: list = []
 
 
 def reproduced(case) -> dict:
@@ -267,27 +276,20 @@ def reproduced_once(case) -> dict:
     return _EXECUTED_TEXTS[code]
 
 
-def raised_by_reproducer(case) -> tuple[Exception | None, dict]:
-    """Execute the case's reproducer, which a refusal's claim expects to raise: what it raised (None:
-    nothing) and the names it bound before it did."""
-    READ.append(case)
-    namespace: dict = {}
-    try:
-        executed(case.snippet(), case, namespace)
-    except Exception as error:  # any type: the claim says which one it expects
-        return error, namespace
-    return None, namespace
-
-
 def observation(case, namespace: dict) -> Observation:
-    """What a reproducer bound: the arrays it printed (`case.names()`), its layer's weights, its `x`."""
+    """What a reproducer bound: the arrays it printed (`case.names()`), its layer's weights, its `x`. A
+    kind of case whose reproducer binds more (a mask, two layers, nested states) says what with a
+    method of its own, `observation(namespace)`."""
+    own = getattr(case, "observation", None)
+    if own is not None:
+        return own(namespace)
     outputs = [to_numpy(namespace[name]) for name in case.names()]
     return Observation(outputs, [np.asarray(w) for w in namespace["layer"].get_weights()], namespace["x"])
 
 
 def run(case, inputs: np.ndarray | None = None) -> Observation:
-    """Execute the case's reproducer, on `inputs` in place of its `x` where given (a Case), and keep
-    what it binds."""
+    """Execute the case's reproducer now, on `inputs` in place of its `x` where given (a Case), and
+    keep what it binds: a fresh run, for the claims that compare two."""
     __tracebackhide__ = True
     if inputs is None:
         return observation(case, reproduced(case))
@@ -302,11 +304,12 @@ def run(case, inputs: np.ndarray | None = None) -> Observation:
 @functools.cache
 def _observed(case) -> Observation:
     __tracebackhide__ = True
-    return run(case)
+    return observation(case, reproduced_once(case))
 
 
 def observe(case) -> Observation:
-    """`run(case)`, executed once per session: many claims read the same observation."""
+    """What the case's reproducer binds, executed once per session (`reproduced_once`), as an
+    Observation: many claims read the same one."""
     __tracebackhide__ = True
     READ.append(case)  # a cached observation was read too
     return _observed(case)

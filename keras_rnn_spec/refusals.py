@@ -11,6 +11,8 @@ import importlib
 import re
 from dataclasses import dataclass
 
+from keras_rnn_spec.observe import READ, executed
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -34,18 +36,23 @@ def expected_outcome(known, default):
     return Refusal(**found) if isinstance(found, dict) else found
 
 
-def run_steps(steps) -> tuple[str | None, Exception | None, object]:
-    """Run the (name, step) pairs in order, each step given the previous one's result.
+def executed_steps(case) -> tuple[str | None, Exception | None, dict]:
+    """Execute the case's reproducer step by step (`case.steps`, (name, code) in order) in one namespace.
 
-    Returns the name of the step that raised and what it raised, or (None, None, last result).
-    """
-    result = None
-    for name, step in steps:
+    Returns the name of the step that raised and what it raised (None, None where every step ran),
+    and the names the reproducer bound up to there."""
+    __tracebackhide__ = True
+    READ.append(case)
+    lines = case.snippet().splitlines()
+    line = len(lines) - sum(len(code.splitlines()) for _, code in case.steps) + 1  # the first step's, after the imports
+    namespace = executed("\n".join(lines[: line - 1]), case)
+    for name, code in case.steps:
         try:
-            result = step(result)
+            executed(code, case, namespace, first_line=line)
         except Exception as error:  # any type: the expectation says which one is right
-            return name, error, None
-    return None, None, result
+            return name, error, namespace
+        line += len(code.splitlines())
+    return None, None, namespace
 
 
 def described(error: Exception | None) -> str:
@@ -70,19 +77,23 @@ def record_raised(verify, step: str | None, error: Exception | None) -> None:
     verify.record.append(("raised", found))
 
 
-def raised_by(action) -> str:
-    """What calling `action()` raised, as "Type: message", or "nothing"."""
-    try:
-        action()
-    except Exception as error:  # any type: the claim says which one it expects
-        return f"{type(error).__name__}: {error}"
-    return "nothing"
-
-
-def check_refused(verify, refusal: Refusal, steps, *, what: str) -> None:
-    """The steps are refused as `refusal` says: that exception, those words, at that step."""
+def raised_by(case) -> tuple[str, dict]:
+    """What the case's reproducer raised, as "Type: message", or "nothing"; and the names it bound."""
     __tracebackhide__ = True
-    step, error, _ = run_steps(steps)
+    _, error, bound = executed_steps(case)
+    return ("nothing" if error is None else f"{type(error).__name__}: {error}"), bound
+
+
+def check_refused(verify, refusal: Refusal, case, *, what: str) -> None:
+    """The case's reproducer is refused as `refusal` says: that exception, those words, at that step."""
+    __tracebackhide__ = True
+    step, error, _ = executed_steps(case)
+    check_raised(verify, refusal, step, error, what=what)
+
+
+def check_raised(verify, refusal: Refusal, step: str | None, error: Exception | None, *, what: str) -> None:
+    """What a reproducer raised at `step` (None, None: nothing), or caught and bound, is `refusal`."""
+    __tracebackhide__ = True
     record_raised(verify, step, error)
     verify.holds(
         isinstance(error, refusal.exception_class()) and refusal.says in str(error) and step == refusal.step,

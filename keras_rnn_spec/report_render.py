@@ -8,10 +8,12 @@ teardown) are combined into one `Result`. Nothing here imports Keras, so a resul
 rendered, or merged with others, without the subject installed.
 """
 
+import ast
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from xml.sax.saxutils import escape as escape_xml
 
 META = "spec"  # the user property that carries a test's metadata
@@ -21,6 +23,17 @@ REPRODUCED = "reproducer executed"  # the user property of a test whose values c
 def claim_sentence(docstring: str | None, test: str) -> str:
     """A claim's sentence: its test's docstring's first line (the test's name where it has none)."""
     return docstring.strip().splitlines()[0] if docstring and docstring.strip() else test
+
+
+def claims_in(package: Path) -> dict[tuple[str, str], str]:
+    """{(chapter file, function): sentence} of every claim under `package`, read from the source without
+    importing it: every function test_* of its test_*.py files, and its `claim_sentence`."""
+    return {
+        (path.name, node.name): claim_sentence(ast.get_docstring(node), node.name)
+        for path in sorted(package.glob("test_*.py"))
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
+    }
 
 # How each outcome reads, in the order the counts are listed.
 OUTCOMES = ("failed", "error", "xpassed", "xfailed", "skipped", "passed")

@@ -12,9 +12,20 @@ def expected_structure(case) -> tuple[list[str], list[tuple]]:
     else (batch, units); with return_state=True the final states follow, each (batch, units).
     """
     d = case.dims
-    output = (d.batch, d.timesteps, d.units) if case.flags.return_sequences else (d.batch, d.units)
+    output = output_shape((d.batch, d.units), d.timesteps, case.flags.return_sequences)
     states = len(case.layer.state_names) if case.flags.return_state else 0
     return returned_names(case), [output] + [(d.batch, d.units)] * states
+
+
+def output_shape(step_shape: tuple, timesteps: int, return_sequences: bool) -> tuple:
+    """The shape of a layer's output, given one step's, (batch, ...): with return_sequences=True a
+    time axis follows the batch (the RNN docstrings)."""
+    return (step_shape[0], timesteps, *step_shape[1:]) if return_sequences else tuple(step_shape)
+
+
+def output_name(return_sequences: bool) -> str:
+    """What a reproducer calls a layer's output: `sequence` with return_sequences=True, else `output`."""
+    return "sequence" if return_sequences else "output"
 
 
 def returned_names(case) -> list[str]:

@@ -17,153 +17,29 @@ index or the backend's structure check refuses it when the model runs, and GRU t
 state and ignores the rest). Keras 2 checks all three itself, before computing anything.
 """
 
-import numpy as np
 import pytest
 
-from keras_rnn_spec.cases import WrittenCase, reproduced_by
-from keras_rnn_spec.catalogue import SEQUENCES_STATE, reference_of
-from keras_rnn_spec.observe import (
-    Case,
-    Dims,
-    data_code,
-    given_states,
-    given_states_code,
-    inputs_for,
-    returned_code,
-    seeding_code,
-    set_seeded_weights,
-    snippet_names,
+from keras_rnn_spec.bad_inputs import (
+    BUILT_LAYER_OTHER_FEATURES,
+    DIMS,
+    EXTRA_STATES_IGNORED,
+    MODEL_OTHER_FEATURES,
+    NOT_3D,
+    OTHER_SHAPE,
+    TOO_FEW_STATES,
+    TOO_MANY_STATES,
+    built_layer_case,
+    check_run_from,
+    flat_input_case,
+    initial_states_case,
+    model_case,
+    recorded_for,
+    states_code,
+    with_states,
 )
+from keras_rnn_spec.cases import reproduced_by
 from keras_rnn_spec.parameters import each_layer, or_skipped, over_layers
-from keras_rnn_spec.refusals import Refusal, check_refused, described, expected_outcome, run_steps
-from keras_rnn_spec.subject import as_list, keras
-
-DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: no refusal depends on the length
-OTHER_FEATURES = 7
-OTHER_SHAPE = (DIMS.batch, DIMS.timesteps, OTHER_FEATURES)
-DATA_CODE = data_code(DIMS.input_shape)
-
-NOT_3D = Refusal("builtins.ValueError", "expected ndim=3, found ndim=2")
-# Keras 3 keeps no input spec for the features once built; TensorFlow's matmul of the input with
-# the kernel refuses.
-BUILT_LAYER_OTHER_FEATURES = Refusal("tensorflow.errors.InvalidArgumentError", "Matrix size-incompatible")
-BOTH_SHAPES = f"expected shape=(None, {DIMS.timesteps}, {DIMS.features}), found shape=(2, {DIMS.timesteps}, {OTHER_FEATURES})"
-MODEL_OTHER_FEATURES = Refusal("builtins.ValueError", BOTH_SHAPES)
-# Keras 3 builds the model and fails when it runs: too few states, at the cell's states[1] (plain
-# Python); too many, where TensorFlow's loop packs the cell's new states into the structure of the
-# given ones. (Keras 2 compares the states with cell.state_size when the model is built.)
-TOO_FEW_STATES = Refusal("builtins.IndexError", "list index out of range")
-EXTRA_STATES_IGNORED = "the layer runs from the first initial state and ignores the rest"
-TOO_MANY_STATES = {
-    "SimpleRNN": Refusal("builtins.ValueError", "Too few leaves for PyTreeSpec"),
-    "GRU": EXTRA_STATES_IGNORED,  # GRU.inner_loop keeps initial_state[0]
-    "LSTM": Refusal("builtins.ValueError", "Too few leaves for PyTreeSpec"),
-}
-
-
-
-def recorded_for(layer, refusals: dict):
-    """The entry of `refusals` for the Keras layer (SimpleRNN, GRU, LSTM) that `layer` is or subclasses.
-
-    These refusals come from each layer's own cell and loop, so another layer (SPEC_LAYERS) has no
-    entry and the claim skips it.
-    """
-    for kind, refusal in refusals.items():
-        if isinstance(layer.layer_class, type) and issubclass(layer.layer_class, getattr(keras.layers, kind)):
-            return refusal
-    recorded = ", ".join(refusals)
-    pytest.skip(f"the refusal comes from the layer's own code; recorded for Keras' {recorded} only, not {layer}")
-
-
-def made(layer):
-    """A new, unbuilt layer with return_sequences and return_state."""
-    return layer.make(DIMS.units, SEQUENCES_STATE)
-
-
-def made_code(layer) -> str:
-    """The code that makes `made(layer)`."""
-    return layer.constructor_code(DIMS.units, SEQUENCES_STATE)
-
-
-def flat_input_case(layer, given) -> WrittenCase:
-    """The layer called on the data's first step, (batch, features), or on a 2-D Input."""
-    if given == "array":
-        lines, flat, shape = [DATA_CODE], "x[:, 0]", (DIMS.batch, DIMS.features)
-    else:
-        lines, flat, shape = [], f"keras.Input(shape=({DIMS.features},))", (None, DIMS.features)
-    description = f"{made_code(layer)} called on a 2-D {given} of shape {shape}"
-    return WrittenCase(layer, description, "\n".join([*lines, f"{made_code(layer)}({flat})"]))
-
-
-def built_layer_case(layer) -> WrittenCase:
-    """The layer built for DIMS, called on zeros with OTHER_FEATURES."""
-    code = [f"layer = {made_code(layer)}", f"layer.build({DIMS.input_shape})", f"layer(np.zeros({OTHER_SHAPE}, 'float32'))"]
-    description = f"{made_code(layer)} built for {DIMS.input_shape}, called on zeros of shape {OTHER_SHAPE}"
-    return WrittenCase(layer, description, "\n".join(code))
-
-
-def model_case(layer) -> WrittenCase:
-    """A model of the layer on an Input with DIMS' features, called on zeros with OTHER_FEATURES."""
-    code = [
-        f"inputs = keras.Input(shape={DIMS.input_shape[1:]})",
-        f"model = keras.Model(inputs, {made_code(layer)}(inputs))",
-        f"model(np.zeros({OTHER_SHAPE}, 'float32'))",
-    ]
-    description = f"Model(Input(shape={DIMS.input_shape[1:]}), {made_code(layer)}) called on zeros of shape {OTHER_SHAPE}"
-    return WrittenCase(layer, description, "\n".join(code))
-
-
-def with_initial_states(layer, count: int):
-    """The layer, and the steps that build Model([x, *states], layer(x, initial_state=states)) and run it."""
-    rnn = made(layer)
-
-    def build(_):
-        inputs = keras.Input(shape=(DIMS.timesteps, DIMS.features))
-        states = [keras.Input(shape=(DIMS.units,)) for _ in range(count)]
-        model = keras.Model([inputs, *states], rnn(inputs, initial_state=states))
-        set_seeded_weights(rnn, Case(layer, SEQUENCES_STATE, "call", DIMS))
-        return model
-
-    def call(model):
-        return as_list(model([inputs_for(DIMS), *given_states(count, DIMS)]))
-
-    return rnn, [("build", build), ("call", call)]
-
-
-def initial_states_case(layer, count: int) -> WrittenCase:
-    """What `with_initial_states(layer, count)` builds and runs, as code."""
-    code = [
-        DATA_CODE,
-        given_states_code("states", count, DIMS),
-        f"layer = {made_code(layer)}",
-        f"inputs, state_inputs = keras.Input(shape={DIMS.input_shape[1:]}), [keras.Input(shape=({DIMS.units},)) for _ in states]",
-        "model = keras.Model([inputs, *state_inputs], layer(inputs, initial_state=state_inputs))",
-        seeding_code(),
-        *returned_code(snippet_names(SEQUENCES_STATE, layer.state_names), "model([x, *states])"),
-    ]
-    description = (
-        f"{made_code(layer)} in Model([x, *s], layer(x, initial_state=s)) with {count} state Input(s), "
-        f"run on x {DIMS.input_shape} and {count} seeded states, seeded uniform weights"
-    )
-    return WrittenCase(layer, description, "\n".join(code))
-
-
-def with_states(extra: int):
-    """Mark a claim run with len(layer.state_names) + `extra` initial states: that model is its case."""
-    return reproduced_by(lambda layer: initial_states_case(layer, len(layer.state_names) + extra))
-
-
-def states_code(layer, count: int) -> str:
-    states = ", ".join([f"Input(shape=({DIMS.units},))"] * count)
-    return f"Model([x, *s], {layer}(...)(x, initial_state=s)) with s = [{states}], run on arrays"
-
-
-def check_run_from(verify, layer, rnn, outputs, states) -> None:
-    """The sequence and final states match the float64 reference started from `states`."""
-    __tracebackhide__ = True
-    sequence, final_states = reference_of(layer)(rnn.get_weights(), inputs_for(DIMS), states)
-    names = ["sequence", *layer.state_names]
-    verify.match_reference(outputs, [sequence, *final_states], names=names, dims=DIMS)
+from keras_rnn_spec.refusals import check_refused, expected_outcome
 
 
 @pytest.mark.parametrize("given", ["array", "Input"])
@@ -185,12 +61,9 @@ def test_input_without_a_time_axis_is_refused(layer, given, verify, known):
     assert "expected ndim=3, found ndim=2" in str(refused.value)
     ```
     """
-    flat = inputs_for(DIMS)[:, 0] if given == "array" else keras.Input(shape=(DIMS.features,))
+    shape = (DIMS.batch if given == "array" else None, DIMS.features)
     check_refused(
-        verify,
-        expected_outcome(known, NOT_3D),
-        [("call", lambda _: made(layer)(flat))],
-        what=f"{layer}(...) called on a 2-D {given} of shape {tuple(flat.shape)}",
+        verify, expected_outcome(known, NOT_3D), flat_input_case(layer, given), what=f"{layer}(...) called on a 2-D {given} of shape {shape}"
     )
 
 
@@ -215,14 +88,11 @@ def test_a_built_layer_refuses_another_feature_size(layer, verify, known):
     assert "Matrix size-incompatible" in str(refused.value)
     ```
     """
-    rnn = made(layer)
-    rnn.build(DIMS.input_shape)
-    other = np.zeros(OTHER_SHAPE, "float32")
     check_refused(
         verify,
         expected_outcome(known, BUILT_LAYER_OTHER_FEATURES),
-        [("call", lambda _: rnn(other))],
-        what=f"{layer}(...) built for {DIMS.input_shape}, called on shape {other.shape}",
+        built_layer_case(layer),
+        what=f"{layer}(...) built for {DIMS.input_shape}, called on shape {OTHER_SHAPE}",
     )
 
 
@@ -243,17 +113,11 @@ def test_a_model_refuses_another_feature_size_naming_both_shapes(layer, verify, 
     assert "expected shape=(None, 4, 3), found shape=(2, 4, 7)" in str(refused.value)
     ```
     """
-    other = np.zeros(OTHER_SHAPE, "float32")
-
-    def build(_):
-        inputs = keras.Input(shape=(DIMS.timesteps, DIMS.features))
-        return keras.Model(inputs, made(layer)(inputs))
-
     check_refused(
         verify,
         expected_outcome(known, MODEL_OTHER_FEATURES),
-        [("build", build), ("call", lambda model: model(other))],
-        what=f"Model(Input(shape={DIMS.input_shape[1:]}), {layer}(...)) called on shape {other.shape}",
+        model_case(layer),
+        what=f"Model(Input(shape={DIMS.input_shape[1:]}), {layer}(...)) called on shape {OTHER_SHAPE}",
     )
 
 
@@ -273,11 +137,7 @@ def test_as_many_initial_states_as_the_layer_has_are_used(layer, verify):
     np.testing.assert_allclose(h, expected_states[0], atol=atol)
     ```
     """
-    count = len(layer.state_names)
-    rnn, steps = with_initial_states(layer, count)
-    step, error, outputs = run_steps(steps)
-    verify.holds(error is None, what=states_code(layer, count), details=f"raised {described(error)} at step {step!r}")
-    check_run_from(verify, layer, rnn, outputs, given_states(count, DIMS))
+    check_run_from(verify, layer, len(layer.state_names), used=len(layer.state_names))
 
 
 @over_layers(
@@ -306,9 +166,8 @@ def test_fewer_initial_states_than_the_layer_has_are_refused(layer, verify, know
     ```
     """
     count = len(layer.state_names) - 1
-    _, steps = with_initial_states(layer, count)
     expected = expected_outcome(known, recorded_for(layer, {"LSTM": TOO_FEW_STATES}))
-    check_refused(verify, expected, steps, what=states_code(layer, count))
+    check_refused(verify, expected, initial_states_case(layer, count), what=states_code(layer, count))
 
 
 @each_layer
@@ -336,11 +195,8 @@ def test_more_initial_states_than_the_layer_has_are_refused_except_by_keras_3_gr
     ```
     """
     count = len(layer.state_names) + 1
-    rnn, steps = with_initial_states(layer, count)
     expected = expected_outcome(known, recorded_for(layer, TOO_MANY_STATES))
     if expected != EXTRA_STATES_IGNORED:
-        check_refused(verify, expected, steps, what=states_code(layer, count))
-        return
-    step, error, outputs = run_steps(steps)
-    verify.holds(error is None, what=states_code(layer, count), details=f"raised {described(error)} at step {step!r}")
-    check_run_from(verify, layer, rnn, outputs, given_states(count, DIMS)[: len(layer.state_names)])
+        check_refused(verify, expected, initial_states_case(layer, count), what=states_code(layer, count))
+    else:
+        check_run_from(verify, layer, count, used=len(layer.state_names))

@@ -13,75 +13,17 @@ Every equality here is exact: the library computes these tensors once and return
 runs the same operations in the same order on the same weights.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
-from keras_rnn_spec.catalogue import DEFAULT, FLAGS, SEQUENCES, SEQUENCES_STATE, STATE, Flags, keras_classes_marks
-from keras_rnn_spec.observe import observe, preamble, returned_code, seeding_code, snippet_names
-from keras_rnn_spec.subject import keras
+from keras_rnn_spec.catalogue import DEFAULT, SEQUENCES, SEQUENCES_STATE, STATE, keras_classes_marks
+from keras_rnn_spec.convlstm import FILTERS, KERNEL_SIZE, cases
+from keras_rnn_spec.observe import observe
+from keras_rnn_spec.semantics import output_shape
 from keras_rnn_spec.verify import FLOAT32_EPS
 
 # The chapter runs keras.layers.ConvLSTM1D and ConvLSTM2D, whatever SPEC_LAYERS names.
 pytestmark = keras_classes_marks("ConvLSTM1D and ConvLSTM2D")
-
-FILTERS = 3
-KERNEL_SIZE = 3
-
-
-@dataclass(frozen=True)
-class ConvCase:
-    """A ConvLSTM layer in one flag configuration, called directly on channels-last input."""
-
-    name: str  # where the reproducer finds the class: keras.layers.ConvLSTM1D or ConvLSTM2D
-    flags: Flags
-    input_shape: tuple[int, ...]  # (batch, timesteps, *spatial, channels)
-
-    @property
-    def layer_class(self) -> type:
-        return getattr(keras.layers, self.name)
-
-    def __str__(self) -> str:
-        # The class's own name: a class the self-tests plant in keras.layers names its tests.
-        return f"{self.layer_class.__name__}-{self.flags}"
-
-    def with_flags(self, flags: Flags) -> "ConvCase":
-        return ConvCase(self.name, flags, self.input_shape)
-
-    def constructor_code(self) -> str:
-        flags = "".join(f", {name}=True" for name, on in self.flags.kwargs().items() if on)
-        return f"keras.layers.{self.name}({FILTERS}, {KERNEL_SIZE}{flags})"
-
-    def describe(self) -> str:
-        return f"{self.constructor_code()} via a direct layer call, input {self.input_shape}, seeded uniform weights"
-
-    def snippet(self) -> str:
-        return "\n".join(
-            [
-                *preamble(self.input_shape),
-                f"layer = {self.constructor_code()}",
-                f"layer.build({self.input_shape})",
-                seeding_code(),
-                *returned_code(self.names(), "layer(x)"),
-            ]
-        )
-
-    def names(self) -> list[str]:
-        return snippet_names(self.flags, ("h", "c"))
-
-
-# Spatial sizes unequal and larger than the kernel, so that rows and cols cannot be confused and
-# "valid" padding visibly shrinks them. Three timesteps make the last step differ from the first,
-# which is all the relations need (each step is an eager call of two convolutions per gate).
-INPUT_SHAPES = {
-    "ConvLSTM1D": (2, 3, 7, 2),  # (batch, timesteps, rows, channels)
-    "ConvLSTM2D": (2, 3, 6, 5, 2),  # (batch, timesteps, rows, cols, channels)
-}
-
-
-def cases(flags=FLAGS) -> list[ConvCase]:
-    return [ConvCase(name, flag, shape) for name, shape in INPUT_SHAPES.items() for flag in flags]
 
 
 @pytest.mark.parametrize("case", cases(), ids=str)
@@ -98,7 +40,7 @@ def test_returns_the_output_then_h_and_c(case, verify):
     """
     batch, timesteps, *spatial, _ = case.input_shape
     state = (batch, *(size - KERNEL_SIZE + 1 for size in spatial), FILTERS)
-    output = (state[0], timesteps, *state[1:]) if case.flags.return_sequences else state
+    output = output_shape(state, timesteps, case.flags.return_sequences)
     names, shapes = ["output"], [output]
     if case.flags.return_state:
         names += ["h", "c"]

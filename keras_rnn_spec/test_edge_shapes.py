@@ -13,23 +13,12 @@ Keras 2 and Keras 3 alike (TensorFlow backend).
 
 from dataclasses import replace
 
-
 from keras_rnn_spec.cases import WrittenCase, reproduced_by
-from keras_rnn_spec.catalogue import DEFAULT, SEQUENCES_STATE, reference_outputs
-from keras_rnn_spec.observe import (
-    DATA_SEED,
-    NOTES_DIMS,
-    Case,
-    build,
-    cases,
-    inputs_for,
-    observe,
-    seeding_code,
-    set_seeded_weights,
-)
+from keras_rnn_spec.catalogue import DEFAULT, SEQUENCES_STATE
+from keras_rnn_spec.observe import DATA_SEED, NOTES_DIMS, Case, cases, observe, reproduced, seeding_code
 from keras_rnn_spec.parameters import each_layer, over_layers
-from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.refusals import Refusal, check_refused, expected_outcome
+from keras_rnn_spec.subject import as_list
 
 ONE_STEP = replace(NOTES_DIMS, timesteps=1)
 NO_STEPS = replace(NOTES_DIMS, timesteps=0)
@@ -43,15 +32,6 @@ ZERO_TIMESTEPS = {
     "call": Refusal("tensorflow.errors.InvalidArgumentError", "out of bounds"),
     "predict": Refusal("builtins.ValueError", "out of bounds"),
 }
-
-
-def check_against_reference(verify, case: Case, outputs, weights, inputs, *, where: str = "") -> None:
-    """Every returned tensor, shape included, matches the reference within float32 rounding."""
-    __tracebackhide__ = True
-    names, expected = reference_outputs(case, weights, inputs)
-    verify.count(outputs, expected, names=names, what=f"number of returned tensors{where}")
-    dims = replace(case.dims, timesteps=inputs.shape[1])
-    verify.match_reference(outputs, expected, names=names, dims=dims, what="{name}" + f"{where} against the reference")
 
 
 # Both flags on return every tensor (sequence and states), neither flag the bare output; the
@@ -70,7 +50,7 @@ def test_one_timestep_is_one_reference_step(case, verify):
     ```
     """
     observed = observe(case)
-    check_against_reference(verify, case, observed.outputs, observed.weights, observed.inputs)
+    verify.matches_its_reference(case, observed.outputs, observed.weights, observed.inputs)
 
 
 # The Input leaves the timesteps unknown (None), as it would for variable-length data.
@@ -105,7 +85,7 @@ def test_zero_timesteps_are_refused_not_answered_with_an_empty_output(case, veri
     check_refused(
         verify.about(case),
         expected_outcome(known, ZERO_TIMESTEPS[case.path]),
-        [("build", lambda _: build(case)[1]), ("call", lambda forward: forward(inputs_for(case.dims)))],
+        case,
         what=f"{case.layer}(...) on input of shape {case.dims.input_shape} via {case.path}",
     )
 
@@ -148,14 +128,10 @@ def test_one_model_with_unknown_timesteps_matches_the_reference_at_every_length(
     ```
     """
     case = Case(layer, SEQUENCES_STATE, "call", NOTES_DIMS)
-    rnn = layer.make(NOTES_DIMS.units, SEQUENCES_STATE)
-    inputs = keras.Input(shape=(None, NOTES_DIMS.features))
-    model = keras.Model(inputs, rnn(inputs))
-    set_seeded_weights(rnn, case)
-    for length in LENGTHS:
-        x = inputs_for(replace(NOTES_DIMS, timesteps=length))
-        where = f" of model(x) at length {length}"
-        check_against_reference(verify, case, as_list(model(x)), rnn.get_weights(), x, where=where)
+    bound = reproduced(every_length_case(layer))
+    for x, returned in zip(bound["xs"], bound["returned"], strict=True):
+        where = f" of model(x) at length {x.shape[1]}"
+        verify.matches_its_reference(case, as_list(returned), bound["layer"].get_weights(), x, where=where)
 
 
 @over_layers("case", lambda selected: cases(selected.layers, flags=[DEFAULT, SEQUENCES_STATE], paths=["call"], dims=BATCH_OF_ONE))
@@ -171,4 +147,4 @@ def test_a_batch_of_one_keeps_its_batch_axis_and_matches_the_reference(case, ver
     ```
     """
     observed = observe(case)
-    check_against_reference(verify, case, observed.outputs, observed.weights, observed.inputs)
+    verify.matches_its_reference(case, observed.outputs, observed.weights, observed.inputs)

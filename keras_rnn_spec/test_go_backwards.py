@@ -10,15 +10,7 @@ layer on the input reversed in time.
 import numpy as np
 
 from keras_rnn_spec.catalogue import DEFAULT, SEQUENCES, SEQUENCES_STATE, STATE
-from keras_rnn_spec.masks import (
-    backward,
-    ROW_NAMES,
-    VALID_LENGTHS,
-    masked_cases,
-    observe_masked,
-    reference_outputs,
-    reference_run,
-)
+from keras_rnn_spec.masks import ROW_NAMES, VALID_LENGTHS, backward, masked_cases, reference_outputs, reference_run
 from keras_rnn_spec.observe import Case, Dims, cases, observe, run
 from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import final_output, returned_names
@@ -141,7 +133,7 @@ def test_a_mask_still_marks_input_steps(case, verify):
         np.testing.assert_array_equal(np.asarray(sequence)[row, : 6 - length], 0)
     ```
     """
-    observed = observe_masked(case)
+    observed = observe(case)
     if case.padding == "right":
         for row, length in enumerate(VALID_LENGTHS):
             padded = observed.output[row, : case.dims.timesteps - length]

@@ -15,7 +15,7 @@ SPEC_LAYERS names; implementation belongs to Keras' own GRU and LSTM, checked on
 
 import pytest
 
-from keras_rnn_spec.cases import WrittenCase, reproduced_by
+from keras_rnn_spec.cases import SteppedCase, WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import (
     DEFAULT,
     FLAGS,
@@ -24,15 +24,12 @@ from keras_rnn_spec.catalogue import (
     LSTM,
     SIMPLE_RNN,
     about_keras_own_classes,
-    reference_outputs,
 )
-from keras_rnn_spec.observe import NOTES_DIMS, Case, observe
+from keras_rnn_spec.observe import NOTES_DIMS, Case, observe, reproduced
 from keras_rnn_spec.parameters import each_layer, over_layers
 from keras_rnn_spec.refusals import raised_by
 from keras_rnn_spec.semantics import returned_names
-from keras_rnn_spec.subject import as_list, keras
 from keras_rnn_spec.verify import same_function_tolerance
-
 
 
 def variant_cases(selected) -> list[Case]:
@@ -88,9 +85,7 @@ def test_variant_matches_the_float64_reference(case, verify):
     ```
     """
     observed = observe(case)
-    names, expected = reference_outputs(case, observed.weights, observed.inputs)
-    verify.structure(observed.outputs, [item.shape for item in expected], names=names)
-    verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
+    verify.matches_its_reference(case, observed.outputs, observed.weights, observed.inputs)
 
 
 def unrolled_case(layer) -> Case:
@@ -115,20 +110,17 @@ def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
     ```
     """
     expected = known.value("nothing")
-    unrolled = layer.with_options(unroll=True).make(NOTES_DIMS.units, DEFAULT)
-    inputs = keras.Input(shape=(None, NOTES_DIMS.features))
-    built = []  # the model, if building it raised nothing
-    raised = raised_by(lambda: built.append(keras.Model(inputs, unrolled(inputs))))
+    raised, bound = raised_by(unrolled_case(layer))
     verify.holds(
         raised.split(":")[0] == expected,
         what=f"what {layer}(5, unroll=True) raised on Input(shape=(None, 3))",
         details=f"raised {raised}; expected {expected}",
     )
-    if built:
+    if raised == "nothing":
+        # The same seeded weights as the default layer's: unroll changes no weight's shape.
         default = observe(Case(layer, DEFAULT, "call"))
-        unrolled.set_weights(default.weights)
         verify.equal(
-            as_list(built[0].predict(default.inputs, verbose=0))[0],
+            bound["output"],
             default.output,
             what="the model's output on 10 steps against the default layer's",
             atol=same_function_tolerance(NOTES_DIMS),
@@ -153,8 +145,8 @@ def test_implementation_2_is_the_default(layer, verify):
     assert default == explicit == 2
     ```
     """
-    default = layer.layer_class(5).cell.implementation
-    explicit = layer.layer_class(5, implementation=2).cell.implementation
+    bound = reproduced(implementation_case(layer))
+    default, explicit = bound["default"], bound["explicit"]
     verify.holds(
         default == explicit == 2,
         what="the cell's implementation, by default and with implementation=2",
@@ -162,10 +154,10 @@ def test_implementation_2_is_the_default(layer, verify):
     )
 
 
-def simple_rnn_implementation_case() -> WrittenCase:
+def simple_rnn_implementation_case() -> SteppedCase:
     """The constructor call the claim makes; the case's code ends in it, as it raises."""
     made = SIMPLE_RNN.with_options(implementation=1).constructor_code(5, DEFAULT)
-    return WrittenCase(SIMPLE_RNN, f"{made}, constructed (no input)", made)
+    return SteppedCase(SIMPLE_RNN, f"{made}, constructed (no input)", (("build", made),))
 
 
 @about_keras_own_classes("SimpleRNN (its constructor)")
@@ -184,7 +176,7 @@ def test_simple_rnn_has_no_implementation_setting(verify, known):
     """
     # Keras 2 accepts it with a logged deprecation warning and ignores it (known differences table).
     expected = known.value("ValueError")
-    raised = raised_by(lambda: keras.layers.SimpleRNN(5, implementation=1))
+    raised, _ = raised_by(simple_rnn_implementation_case())
     names_the_argument = raised == "nothing" or "implementation" in raised
     verify.holds(
         raised.split(":")[0] == expected and names_the_argument,

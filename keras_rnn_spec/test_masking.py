@@ -18,21 +18,20 @@ import numpy as np
 
 from keras_rnn_spec.catalogue import DEFAULT, FLAGS, SEQUENCES, SEQUENCES_STATE, STATE
 from keras_rnn_spec.masks import (
-    backward,
     FULLY_MASKED_ROW,
     ROW_NAMES,
     VALID_LENGTHS,
+    backward,
     masked_cases,
     masks_passed_on,
-    observe_masked,
     padding_mask,
     reference_outputs,
     unpadded_rows,
 )
+from keras_rnn_spec.observe import observe
 from keras_rnn_spec.parameters import over_layers
 from keras_rnn_spec.semantics import final_output, returned_names
 from keras_rnn_spec.verify import reference_tolerance
-
 
 
 def zero_output(layers) -> list:
@@ -72,7 +71,7 @@ def test_masked_run_matches_the_reference(case, verify):
     np.testing.assert_allclose(output, expected[:, -1], atol=4 * 6 * (3 + 5 + 1) * 2**-23)  # float32 rounding, 6 steps
     ```
     """
-    observed = observe_masked(case)
+    observed = observe(case)
     names, expected = reference_outputs(case, observed, observed.mask)
     verify.holds(
         len(observed.outputs) == len(expected),
@@ -97,7 +96,7 @@ def test_masking_and_embedding_mask_like_the_mask_argument(case, verify):
     np.testing.assert_allclose(h, expected_h, atol=4 * 6 * (3 + 5 + 1) * 2**-23)
     ```
     """
-    observed = observe_masked(case)
+    observed = observe(case)
     names, expected = reference_outputs(case, observed, observed.mask)
     verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
 
@@ -113,7 +112,7 @@ def test_masked_steps_repeat_the_previous_output(case, verify):
         np.testing.assert_array_equal(sequence[row, length:], np.broadcast_to(last_valid, (6 - length, 5)))
     ```
     """
-    observed = observe_masked(case)
+    observed = observe(case)
     sequence = observed.output
     for index in range(case.dims.batch):
         previous = np.zeros_like(sequence[index, 0])
@@ -142,8 +141,8 @@ def test_zero_output_for_mask_gives_zeros_at_masked_steps(case, verify):
     np.testing.assert_array_equal(h, default_h)
     ```
     """
-    observed = observe_masked(case)
-    default = observe_masked(replace(case, layer=case.layer.derived_from))
+    observed = observe(case)
+    default = observe(replace(case, layer=case.layer.derived_from))
     masked = ~observed.mask
     verify.equal(observed.output[masked], np.zeros_like(observed.output[masked]), what="masked steps against zeros")
     # Two runs of the same steps; on TensorFlow they agree exactly, but an XLA backend (JAX)
@@ -173,7 +172,7 @@ def test_zero_output_for_mask_also_zeroes_the_final_output(case, verify):
     assert np.abs(h[~last_step_valid]).max() > 0
     ```
     """
-    observed = observe_masked(case)
+    observed = observe(case)
     output, h = observed.output, observed.states[0]
     # The same step's value, selected once for the output and once for the state: exact on
     # TensorFlow; JAX's compiler may round the two copies apart, within the reference tolerance.
@@ -183,7 +182,7 @@ def test_zero_output_for_mask_also_zeroes_the_final_output(case, verify):
             verify.equal(output[index], h[index], what=f"{row(index)}: output against h (last step valid)", atol=atol, why=why)
         else:
             verify.equal(output[index], np.zeros_like(output[index]), what=f"{row(index)}: output against zeros")
-    default = observe_masked(replace(case, layer=case.layer.derived_from))
+    default = observe(replace(case, layer=case.layer.derived_from))
     verify.equal(h, default.states[0], what="h against the h of zero_output_for_mask=False", atol=atol, why=why)
 
 
@@ -198,7 +197,7 @@ def test_final_output_and_states_come_from_the_last_valid_step(case, verify):
             np.testing.assert_allclose(output[row : row + 1], alone, atol=2 * 4 * 6 * (3 + 5 + 1) * 2**-23)
     ```
     """
-    observed = observe_masked(case)
+    observed = observe(case)
     final = final_output(observed.output, case.flags)
     returned = [("final output", final)]
     state_names = case.layer.state_names if case.flags.return_state else ()
@@ -230,7 +229,7 @@ def test_fully_masked_row_returns_zeros(case, verify):
     np.testing.assert_array_equal(np.asarray(output)[3], 0)
     ```
     """
-    observed = observe_masked(case)
+    observed = observe(case)
     for name, tensor in zip(returned_names(case), observed.outputs, strict=True):
         values = tensor[FULLY_MASKED_ROW]
         verify.equal(values, np.zeros_like(values), what=f"{row(FULLY_MASKED_ROW)}: {name} against zeros")

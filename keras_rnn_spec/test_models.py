@@ -14,29 +14,16 @@ is how to use the output further and keep the states: unpack the list and make t
 outputs. Keras 2's refusals are entries of keras_rnn_spec/known_differences.toml, as in chapter 21.
 """
 
-import functools
-
 import numpy as np
 import pytest
 
-from keras_rnn_spec.cases import WrittenCase, reproduced_by
+from keras_rnn_spec.cases import SteppedCase, WrittenCase, reproduced_by
 from keras_rnn_spec.catalogue import SEQUENCES_STATE, STATE, reference_of
-from keras_rnn_spec.observe import (
-    WEIGHT_SCALE,
-    WEIGHT_SEED,
-    Case,
-    Dims,
-    Observation,
-    data_code,
-    inputs_for,
-    seed_weights,
-    seeding_code,
-    set_seeded_weights,
-)
+from keras_rnn_spec.observe import WEIGHT_SCALE, WEIGHT_SEED, Dims, data_code, reproduced, reproduced_once, seeding_code
 from keras_rnn_spec.parameters import each_layer
+from keras_rnn_spec.refusals import Refusal, check_raised, check_refused, described, executed_steps, expected_outcome
 from keras_rnn_spec.semantics import output_of
-from keras_rnn_spec.subject import as_list, keras
-from keras_rnn_spec.refusals import Refusal, check_refused, expected_outcome
+from keras_rnn_spec.subject import as_list
 from keras_rnn_spec.verify import FLOAT32_EPS, reference_tolerance
 
 DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: the chapter is about where tensors go
@@ -48,26 +35,6 @@ SEQUENTIAL_ENDING_IN_STATES = RETURNS_THE_LIST  # Keras 2 refuses: see keras_rnn
 LAYER_AFTER_STATES = Refusal("builtins.ValueError", "expects 1 input(s), but it received", step="build")
 
 state_flags = pytest.mark.parametrize("flags", [STATE, SEQUENCES_STATE], ids=str)
-
-
-def input_layer():
-    return keras.Input(shape=(DIMS.timesteps, DIMS.features))
-
-
-def seed(rnn, layer, flags) -> None:
-    """The seeded uniform weights every chapter uses, so models made separately agree exactly."""
-    set_seeded_weights(rnn, Case(layer, flags, "call", DIMS))
-
-
-@functools.cache
-def functional_run(layer, flags) -> Observation:
-    """What Model(inputs, layer(inputs))(x) returns, with the layer's weights and x."""
-    rnn = layer.make(DIMS.units, flags)
-    inputs = input_layer()
-    model = keras.Model(inputs, rnn(inputs))
-    seed(rnn, layer, flags)
-    x = inputs_for(DIMS)
-    return Observation(as_list(model(x)), [np.asarray(w) for w in rnn.get_weights()], x)
 
 
 INPUT_CODE = f"keras.Input(shape={DIMS.input_shape[1:]})"
@@ -115,9 +82,9 @@ def test_a_functional_model_returns_the_output_then_every_state(layer, flags, ve
         np.testing.assert_allclose(got, expected, atol=4 * 4 * (3 + 5 + 1) * 2**-23)
     ```
     """
-    observed = functional_run(layer, flags)
-    outputs = observed.outputs
-    sequence, states = reference_of(layer)(observed.weights, observed.inputs)
+    bound = reproduced_once(functional_case(layer, flags))
+    outputs = as_list(bound["returned"])
+    sequence, states = reference_of(layer)(bound["layer"].get_weights(), bound["x"])
     names = ["output", *layer.state_names]
     expected = [output_of(sequence, flags), *states]
     what = code(layer, flags, "keras.Model(inputs, LAYER(inputs))(x)")
@@ -127,17 +94,11 @@ def test_a_functional_model_returns_the_output_then_every_state(layer, flags, ve
     )
 
 
-def sequential_case(layer, flags) -> WrittenCase:
-    return WrittenCase(
+def sequential_case(layer, flags) -> SteppedCase:
+    built = [DATA_CODE, f"layer = {layer.constructor_code(DIMS.units, flags)}", f"model = keras.Sequential([{INPUT_CODE}, layer])  # Keras 2 raises here"]
+    return SteppedCase(
         layer, f"{code(layer, flags, 'keras.Sequential([INPUT, LAYER])')} {ON_X}",
-        "\n".join([
-            DATA_CODE,
-            f"layer = {layer.constructor_code(DIMS.units, flags)}",
-            f"model = keras.Sequential([{INPUT_CODE}, layer])  # Keras 2 raises here",
-            seeding_code(),
-            "returned = model(x)",
-            "print(returned)",
-        ]),
+        (("build", "\n".join(built)), ("call", "\n".join([seeding_code(), "returned = model(x)", "print(returned)"]))),
     )
 
 
@@ -158,17 +119,15 @@ def test_a_sequential_model_ending_in_a_return_state_layer_returns_the_same_list
         np.testing.assert_array_equal(got, expected)
     ```
     """
-    rnn = layer.make(DIMS.units, flags)
     what = code(layer, flags, "keras.Sequential([INPUT, LAYER])")
     outcome = expected_outcome(known, SEQUENTIAL_ENDING_IN_STATES)
     if outcome != RETURNS_THE_LIST:
-        steps = [("build", lambda _: keras.Sequential([input_layer(), rnn]))]
-        check_refused(verify, outcome, steps, what=what)
+        check_refused(verify, outcome, sequential_case(layer, flags), what=what)
         return
-    model = keras.Sequential([input_layer(), rnn])
-    seed(rnn, layer, flags)
-    outputs = as_list(model(inputs_for(DIMS)))
-    expected = functional_run(layer, flags).outputs
+    step, error, bound = executed_steps(sequential_case(layer, flags))
+    verify.holds(error is None, what=f"{what}(x)", details=f"raised {described(error)} at step {step!r}")
+    outputs = as_list(bound["returned"])
+    expected = as_list(reproduced_once(functional_case(layer, flags))["returned"])
     verify.holds(
         len(outputs) == len(expected),
         what=f"{what}(x)",
@@ -206,13 +165,9 @@ def test_in_a_sequential_model_a_layer_after_a_return_state_layer_is_refused(lay
     assert isinstance(refused, ValueError) and "expects 1 input(s), but it received" in str(refused)
     ```
     """
-    rnn = layer.make(DIMS.units, STATE)
-
-    def build(_):
-        return keras.Sequential([input_layer(), rnn, keras.layers.Dense(HEAD_UNITS)])
-
+    refused = reproduced(layer_after_states_case(layer))["refused"]
     what = code(layer, STATE, LAYER_AFTER_STATES_MODEL)
-    check_refused(verify, expected_outcome(known, LAYER_AFTER_STATES), [("build", build)], what=what)
+    check_raised(verify, expected_outcome(known, LAYER_AFTER_STATES), "build" if refused else None, refused, what=what)
 
 
 def head_case(layer) -> WrittenCase:
@@ -256,17 +211,10 @@ def test_the_functional_api_feeds_the_output_on_and_returns_the_states(layer, ve
         np.testing.assert_allclose(got, expected, atol=atol)
     ```
     """
-    rnn = layer.make(DIMS.units, STATE)
-    head = keras.layers.Dense(HEAD_UNITS)
-    inputs = input_layer()
-    output, *states = rnn(inputs)
-    model = keras.Model(inputs, [head(output), *states])
-    seed(rnn, layer, STATE)
-    seed_weights(head, seed=WEIGHT_SEED + 1)
-    got_head, *got_states = as_list(model(inputs_for(DIMS)))
-
-    sequence, expected_states = reference_of(layer)(rnn.get_weights(), inputs_for(DIMS))
-    kernel, bias = (np.asarray(w, np.float64) for w in head.get_weights())
+    bound = reproduced(head_case(layer))
+    got_head, got_states = bound["head_values"], bound["state_values"]
+    sequence, expected_states = reference_of(layer)(bound["layer"].get_weights(), bound["x"])
+    kernel, bias = (np.asarray(w, np.float64) for w in bound["head"].get_weights())
     atol = reference_tolerance(DIMS)
     # The head sums `units` products of the output (each off by up to atol) with weights below
     # WEIGHT_SCALE; its own float32 sum of units + 1 terms, each below WEIGHT_SCALE (|output| < 1),

@@ -6,7 +6,6 @@ non-constant, so a swapped gate, a transposed kernel or a misplaced bias shows a
 """
 
 
-from keras_rnn_spec.catalogue import reference_outputs
 from keras_rnn_spec.observe import cases, observe
 from keras_rnn_spec.parameters import over_layers
 
@@ -23,6 +22,4 @@ def test_every_returned_tensor_matches_the_float64_reference(case, verify):
     ```
     """
     observed = observe(case)
-    names, expected = reference_outputs(case, observed.weights, observed.inputs)
-    verify.count(observed.outputs, expected, names=names)
-    verify.match_reference(observed.outputs, expected, names=names, dims=case.dims)
+    verify.matches_its_reference(case, observed.outputs, observed.weights, observed.inputs)

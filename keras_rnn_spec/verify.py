@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from keras_rnn_spec.catalogue import reference_outputs
 from keras_rnn_spec.observe import WEIGHT_SCALE, Case, Dims
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)  # 2**-23
@@ -103,6 +104,15 @@ class Verify:
         __tracebackhide__ = True
         atol = reference_tolerance(dims)
         self.each_equal(observed, expected, names=names, what=what, atol=atol, why="float32 rounding over T steps")
+
+    def matches_its_reference(self, case, outputs: list, weights, inputs, *, where: str = "") -> None:
+        """Every tensor the case returned matches its layer's float64 reference run on `weights` and
+        `inputs`: as many tensors, each within float32 rounding over the steps run (shape included)."""
+        __tracebackhide__ = True
+        names, expected = reference_outputs(case, weights, inputs)
+        self.count(outputs, expected, names=names, what=f"number of returned tensors{where}")
+        dims = replace(case.dims, timesteps=np.shape(inputs)[1])
+        self.match_reference(outputs, expected, names=names, dims=dims, what="{name}" + f"{where} against the reference")
 
     def count(
         self, observed: list, expected: list, *, names: list[str], what: str = "number of returned tensors"

@@ -1,9 +1,4 @@
-"""Which claim functions the spec has, and the few no planted fault can make fail, each with why."""
-
-import ast
-from pathlib import Path
-
-CHAPTERS = Path(__file__).resolve().parents[1] / "keras_rnn_spec"
+"""The few claim functions no planted fault can make fail, each with why."""
 
 # A claim function goes here only when no fault planted from outside Keras, nor in Keras' own classes
 # for the run, can make it fail on the subject the faults are derived for (Keras 3 on TensorFlow).
@@ -15,12 +10,3 @@ WITHOUT_A_FAULT = {
     ),
 }
 
-
-def claim_functions() -> set[str]:
-    """Every claim function of the spec, as 'test_flags.py::test_x'."""
-    return {
-        f"{path.name}::{node.name}"
-        for path in CHAPTERS.glob("test_*.py")
-        for node in ast.parse(path.read_text()).body
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
-    }

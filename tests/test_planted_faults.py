@@ -29,8 +29,9 @@ import pytest
 
 import broken_layers
 import spec_runs
-from claim_coverage import WITHOUT_A_FAULT, claim_functions
+from claim_coverage import WITHOUT_A_FAULT
 from keras_rnn_spec import report_render, subject
+from keras_rnn_spec.authors import claim_names
 
 # Each expected set follows from what the claims compare on the default subject; another Keras or
 # backend refuses, rounds and fuses differently (keras_rnn_spec/known_differences.toml), and is not derived here.
@@ -178,6 +179,7 @@ FAULTS = {
             RELATIONS + "last_step_of_the_sequence_is_h",
             RELATIONS + "last_step_of_the_sequence_is_the_default_output",
             RELATIONS + "output_is_h",
+            "test_state_passing.py::test_lstm_initial_cell_state_changes_the_output",  # sequence, h, c = model([x, *given])
         ),
     ),
     "SwappedStatesLSTM": Fault(
@@ -595,9 +597,6 @@ FAULTS = {
         claims(
             "test_stateful.py::test_reset_states_sets_the_states_back_to_zeros",
             "test_stateful.py::test_reset_state_is_the_keras_3_name",
-            # Chapter 13 resets its one predict model per layer before each claim; here the model
-            # still holds the states of the claim before (the run keeps each chapter in file order).
-            "test_stateful.py::test_state_carries_between_batches_of_one_predict",
         ),
     ),
     "FixedCapacityStatefulGRU": Fault(
@@ -628,6 +627,7 @@ FAULTS = {
         ),
     ),
 }
+
 
 @dataclass(frozen=True)
 class KerasFault(Fault):
@@ -1049,7 +1049,7 @@ def test_every_chapter_is_needed_by_a_fault():
 def test_every_claim_function_is_named_by_a_planted_fault():
     """Each claim function fails on some planted fault, or is on the short allow-list of claims that no
     fault can make fail (tests/claim_coverage.py), with its reason; and nothing on that list has a fault."""
-    named, claims = named_by_faults(), claim_functions()
+    named, claims = named_by_faults(), claim_names()
     assert named - claims == set(), "expected failures that name no claim function of the spec"
     assert claims - named - set(WITHOUT_A_FAULT) == set(), "claim functions no planted fault fails"
     assert set(WITHOUT_A_FAULT) <= claims - named, "allow-listed claims that are gone or now have a fault"

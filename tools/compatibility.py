@@ -22,7 +22,6 @@ committed results gives the same file; `--check` says when it has fallen behind.
 """
 
 import argparse
-import ast
 import gzip
 import json
 import re
@@ -33,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from keras_rnn_spec.report_render import cell, chapters_from_results, claim_sentence, prose, results_from_reports, table
+from keras_rnn_spec.report_render import cell, chapters_from_results, claims_in, prose, results_from_reports, table
 from keras_rnn_spec.revision import UNKNOWN, history_length, is_commit, suite_changes
 from tools.outputs import output_problem
 
@@ -283,16 +282,10 @@ def render(runs: list[Run], revision: str, sentences: dict[tuple[str, str], str]
 
 
 def spec_sentences(root: Path) -> dict[tuple[str, str], str]:
-    """{(module, function): sentence} of every claim in root/keras_rnn_spec, read without importing the
-    modules: every function named test_* in keras_rnn_spec/test_*.py, its sentence its docstring's
-    first line (the function's name without one), as keras_rnn_spec/report.py records them. A claim is
-    its module and function: a sentence reworded since the results were run is the same claim."""
-    found = {}
-    for path in sorted((root / "keras_rnn_spec").glob("test_*.py")):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
-                found[(path.name, node.name)] = claim_sentence(ast.get_docstring(node), node.name)
-    return found
+    """{(module, function): sentence} of every claim in root/keras_rnn_spec, as keras_rnn_spec/report.py
+    records them. A claim is its module and function: a sentence reworded since the results were run
+    is the same claim."""
+    return claims_in(root / "keras_rnn_spec")
 
 
 def results_sentences(runs: list[Run]) -> dict[tuple[str, str], str]:

@@ -8,7 +8,7 @@ from keras_rnn_spec.cases import SteppedCase, reproduced_by
 from keras_rnn_spec.catalogue import SEQUENCES_STATE, reference_of
 from keras_rnn_spec.observe import Dims, data_code, given_states_code, returned_code, seeding_code, snippet_names
 from keras_rnn_spec.refusals import Refusal, described, executed_steps
-from keras_rnn_spec.subject import keras
+from keras_rnn_spec.subject import keras, to_numpy
 
 DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: no refusal depends on the length
 OTHER_FEATURES = 7
@@ -111,4 +111,4 @@ def check_run_from(verify, layer, count: int, used: int) -> None:
     verify.holds(error is None, what=states_code(layer, count), details=f"raised {described(error)} at step {step!r}")
     names = snippet_names(SEQUENCES_STATE, layer.state_names)
     sequence, final_states = reference_of(layer)(bound["layer"].get_weights(), bound["x"], bound["states"][:used])
-    verify.match_reference([bound[name] for name in names], [sequence, *final_states], names=names, dims=DIMS)
+    verify.match_reference([to_numpy(bound[name]) for name in names], [sequence, *final_states], names=names, dims=DIMS)

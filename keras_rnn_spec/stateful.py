@@ -95,7 +95,7 @@ class StatefulCase:
                 "print(states, again, first)",
             ],
             "reset-state": [f"run({first_half})", "layer.reset_state()", states, "print(states)"],
-            "other-batch": refused_lines(f"run({other_half})", f"on a {self.path} built for batch {batch}"),
+            "other-batch": refused_lines(f"run({other_half})", f"on a {'layer' if self.path == 'call' else 'model'} built for batch {batch}"),
             "batch-after-predict": [
                 f"run({first_half})",
                 *refused_lines(f"run({other_half})", f"after a predict on batch {batch}"),

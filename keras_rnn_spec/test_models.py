@@ -23,7 +23,7 @@ from keras_rnn_spec.observe import WEIGHT_SCALE, WEIGHT_SEED, Dims, data_code, r
 from keras_rnn_spec.parameters import each_layer
 from keras_rnn_spec.refusals import Refusal, check_raised, check_refused, described, executed_steps, expected_outcome
 from keras_rnn_spec.semantics import output_of
-from keras_rnn_spec.subject import as_list
+from keras_rnn_spec.subject import as_list, to_numpy
 from keras_rnn_spec.verify import FLOAT32_EPS, reference_tolerance
 
 DIMS = Dims(batch=2, timesteps=4, features=3, units=5)  # short: the chapter is about where tensors go
@@ -95,7 +95,11 @@ def test_a_functional_model_returns_the_output_then_every_state(layer, flags, ve
 
 
 def sequential_case(layer, flags) -> SteppedCase:
-    built = [DATA_CODE, f"layer = {layer.constructor_code(DIMS.units, flags)}", f"model = keras.Sequential([{INPUT_CODE}, layer])  # Keras 2 raises here"]
+    built = [
+        DATA_CODE,
+        f"layer = {layer.constructor_code(DIMS.units, flags)}",
+        f"model = keras.Sequential([{INPUT_CODE}, layer])  # Keras 2 raises here",
+    ]
     return SteppedCase(
         layer, f"{code(layer, flags, 'keras.Sequential([INPUT, LAYER])')} {ON_X}",
         (("build", "\n".join(built)), ("call", "\n".join([seeding_code(), "returned = model(x)", "print(returned)"]))),
@@ -212,7 +216,7 @@ def test_the_functional_api_feeds_the_output_on_and_returns_the_states(layer, ve
     ```
     """
     bound = reproduced(head_case(layer))
-    got_head, got_states = bound["head_values"], bound["state_values"]
+    got_head, got_states = to_numpy(bound["head_values"]), [to_numpy(state) for state in bound["state_values"]]
     sequence, expected_states = reference_of(layer)(bound["layer"].get_weights(), bound["x"])
     kernel, bias = (np.asarray(w, np.float64) for w in bound["head"].get_weights())
     atol = reference_tolerance(DIMS)

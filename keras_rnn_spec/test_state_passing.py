@@ -18,7 +18,7 @@ from keras_rnn_spec.catalogue import reference_of
 from keras_rnn_spec.observe import Dims, reproduced, reproduced_once, snippet_names
 from keras_rnn_spec.parameters import or_skipped, over_layers
 from keras_rnn_spec.passing import EncoderDecoderCase, scenario_cases, with_cell_state
-from keras_rnn_spec.subject import as_list
+from keras_rnn_spec.subject import as_list, to_numpy
 from keras_rnn_spec.verify import reference_tolerance
 
 
@@ -38,7 +38,7 @@ def test_initial_state_is_where_the_recurrence_starts(case, verify):
     ```
     """
     bound = reproduced_once(case)
-    sequence, *final_states = (bound[name] for name in snippet_names(case.flags, case.layer.state_names))
+    sequence, *final_states = (to_numpy(bound[name]) for name in snippet_names(case.flags, case.layer.state_names))
     expected_sequence, expected_states = reference_of(case.layer)(bound["layer"].get_weights(), bound["x"], bound["given"])
     atol = reference_tolerance(case.dims)
     why = "float32 rounding over T steps"
@@ -59,7 +59,7 @@ def test_lstm_initial_cell_state_changes_the_output(case, verify):
     """
     bound = reproduced_once(case)
     x, (h, c) = bound["x"], bound["given"]
-    with_c = bound["sequence"]
+    with_c = to_numpy(bound["sequence"])
     with_zero_c = as_list(bound["model"]([x, h, np.zeros_like(c)]))[0]
     # c enters the first step as f * c with the forget gate f in (0, 1), here near 0.5, and c ~ U(-1, 1):
     # the first outputs move by O(0.1); 1e-2 is far below that and far above rounding.
@@ -107,7 +107,7 @@ def test_encoder_states_start_the_decoder(case, verify):
     reference = reference_of(case.layer)
     _, handed_over = reference(bound["encoder"].get_weights(), bound["x"])
     expected, _ = reference(bound["decoder"].get_weights(), bound["y"], handed_over)
-    decoded = bound["sequence"]
+    decoded = to_numpy(bound["sequence"])
     # The encoder's rounding error is carried into the decoder with its states: the bound of
     # reference_tolerance over both runs' steps, with the wider of the two inputs.
     both = Dims(e.batch, e.timesteps + d.timesteps, max(e.features, d.features), e.units)

@@ -19,6 +19,7 @@ every chapter.
 """
 
 import ast
+import inspect
 import json
 import os
 import random
@@ -77,21 +78,27 @@ pytestmark = pytest.mark.skipif(
     reason="the sample is drawn from the default subject's collection (Keras 3 on TensorFlow)",
 )
 
-# Runs each reproducer of a JSON list (stdin) in a namespace of its own and saves, per reproducer,
-# the arrays the given names hold (flattened, in order) to DIRECTORY/N.npz; prints one JSON line each.
-RUNNER = """
-import contextlib, io, json, sys, traceback
-import numpy as np
 
-def flat(value):
+def flat(value) -> list[np.ndarray]:
+    """The arrays a value holds, in order (a dict's by sorted key; a caught refusal, or None: its
+    type's name), here and in RUNNER's fresh process alike."""
     if isinstance(value, dict):
         return flat([value[key] for key in sorted(value)])
     if isinstance(value, (list, tuple)):
         return [leaf for item in value for leaf in flat(item)]
-    if value is None or isinstance(value, BaseException):  # a refusal caught and bound: its type
+    if value is None or isinstance(value, BaseException):
         return [np.asarray(type(value).__name__)]
     return [np.asarray(value)]
 
+
+# Runs each reproducer of a JSON list (stdin) in a namespace of its own and saves, per reproducer,
+# the arrays the given names hold (flattened by `flat`, whose source it holds) to DIRECTORY/N.npz;
+# prints one JSON line each.
+RUNNER = """
+import contextlib, io, json, sys, traceback
+import numpy as np
+
+""" + inspect.getsource(flat) + """
 directory = sys.argv[1]
 for number, (code, names) in enumerate(json.load(sys.stdin)):
     namespace = {"__name__": "__reproducer__"}
@@ -121,18 +128,6 @@ def collect_the_spec() -> list:
     finally:
         os.environ.update(environment)
     return collected.items
-
-
-def flat(value) -> list[np.ndarray]:
-    """The arrays a value holds, in order, as RUNNER flattens them (a dict's by sorted key; a caught
-    refusal, or None: its type's name)."""
-    if isinstance(value, dict):
-        return flat([value[key] for key in sorted(value)])
-    if isinstance(value, (list, tuple)):
-        return [leaf for item in value for leaf in flat(item)]
-    if value is None or isinstance(value, BaseException):
-        return [np.asarray(type(value).__name__)]
-    return [np.asarray(value)]
 
 
 @pytest.fixture(scope="module")

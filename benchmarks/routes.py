@@ -18,7 +18,9 @@ the LiteRT interpreter is resized to each batch before the batch is timed.
 
 Exporting takes seconds per artifact, so every artifact is exported once per run, before anything is
 timed, by worker processes writing into the run's directory; every process of the run loads from it.
-A route a model or subject cannot take is skipped with the reason its export or load gave.
+A route a model or subject cannot take is skipped with the reason its export or load gave. What is
+exported and timed is chapter 22's code, as its reproducers print it: the export's code
+(exporting.EXPORTS) and the `run` that the route's load code defines.
 """
 
 import functools
@@ -36,7 +38,7 @@ from keras_rnn_spec.observe import NOTES_DIMS
 from keras_rnn_spec.subject import keras
 from keras_rnn_spec.verify import reference_tolerance
 
-F32 = {"INFERENCE_PRECISION_HINT": "f32"}
+F32 = exporting.F32
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ ROUTE_PATHS = {
 
 @dataclass(frozen=True)
 class Artifact:
-    """One exported file: a (layer, flags, length) model, maybe unrolled, written by one of exporting.EXPORTS."""
+    """One exported file: a (layer, flags, length) model, maybe unrolled, written by the code of one of exporting.EXPORTS."""
 
     layer: str
     flags: str
@@ -106,7 +108,7 @@ def export(artifact: Artifact, run: Path) -> None:
     directory = artifact.directory(run)
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        written = exporting.EXPORTS[artifact.export](model_to_export(artifact), directory)
+        written = exporting.write_artifact({"model": model_to_export(artifact)}, artifact.export, directory)
     except exporting.RouteUnavailable as why:
         (directory / REFUSED).write_text(str(why))
     except Exception as error:  # any type: the route is skipped with what its export raised
@@ -171,10 +173,11 @@ class Loaded:
 
     def __init__(self, run: Path):
         self.run = run
-        self.loaded = {}  # (artifact, benchmark path) -> (exporting.Loaded or None, why not)
+        self.loaded = {}  # (artifact, benchmark path) -> (the route code's run, or None, and why not)
 
     def function(self, setting: Setting) -> tuple[Callable | None, str]:
-        """The timed function of x (it returns the runtime's [(names, array)]), or None and why the route is skipped."""
+        """The timed function of x, the route's load code's `run` (it returns the runtime's outputs as a
+        list), or None and why the route is skipped."""
         if setting.device != "CPU":
             return None, "the routes' runtimes are timed on their CPU devices only"
         if setting.path == "openvino_default" and default_precision_refused():
@@ -182,10 +185,10 @@ class Loaded:
         key = (artifact_of(setting), setting.path)
         if key not in self.loaded:
             self.loaded[key] = self._load(*key)
-        loaded, why = self.loaded[key]
-        if loaded is None:
+        run, why = self.loaded[key]
+        if run is None:
             return None, why
-        return (lambda x: loaded.run([x])), ROUTE_PATHS[setting.path].code
+        return (lambda x: run([x])), ROUTE_PATHS[setting.path].code
 
     def _load(self, artifact: Artifact, path: str):
         directory = artifact.directory(self.run)
@@ -195,10 +198,9 @@ class Loaded:
             return None, f"no {artifact.export} artifact in {directory}: the run's first process exports them"
         written = Path((directory / WRITTEN).read_text())
         route_path = ROUTE_PATHS[path]
+        code = ROUTES[route_path.route].load_code if route_path.openvino_config is None else exporting.openvino_load_code(route_path.openvino_config)
         try:
-            if route_path.openvino_config is None:
-                return exporting.quietly(ROUTES[route_path.route].load, written), ""
-            return exporting.quietly(exporting.load_openvino, written, route_path.openvino_config), ""
+            return exporting.load_artifact(code, written, {}).namespace["run"], ""  # no route timed here reads Keras' inputs
         except exporting.RouteUnavailable as why:
             return None, str(why)
         except Exception as error:  # any type: the route is skipped with what its load raised

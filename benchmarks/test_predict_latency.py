@@ -98,7 +98,7 @@ def test_predict_latency(layer, flags, batch, timesteps, device, path, benchmark
     if function is None:
         pytest.skip(f"{path}: {description}")
 
-    def call():  # a route returns its runtime's [(names, array)], in the runtime's order
+    def call():  # a route returns its runtime's outputs as a list, in the runtime's order
         returned = function(prepared.inputs)
         return returned if path in ROUTE_PATHS else as_list(returned)
 

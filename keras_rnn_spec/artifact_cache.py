@@ -2,8 +2,8 @@
 
 An artifact is a pure function of what made it, so its key is all of that: the versions of every
 package that shapes an artifact, the model (its case, its configuration, its weights, and the source
-of any layer class that is not Keras' own: a user's layer, or a planted fault), the export, and the
-suite's export code. An export that raised is kept as what it raised: a known failure is an outcome
+of any layer class that is not Keras' own: a user's layer, or a planted fault), the export and its
+code, and the module that executes it. An export that raised is kept as what it raised: a known failure is an outcome
 like any other. Under `--cache-clear` the cache starts empty; under `-p no:cacheprovider` there is none,
 and every run exports anew.
 
@@ -35,7 +35,7 @@ SHAPING_PACKAGES = (
     "onnx", "tf2onnx", "jax2onnx", "onnxscript", "openvino", "ai-edge-litert", "litert-torch",
 )
 KERAS_MODULES = ("keras.", "tf_keras.", "keras_core.")
-EXPORT_CODE = Path(__file__).resolve().with_name("exporting.py")
+EXPORTING_MODULE = Path(__file__).resolve().with_name("exporting.py")
 
 
 @functools.cache  # the same for every export of a run
@@ -77,9 +77,9 @@ def configuration_of(model) -> str:
         return f"no configuration: {describe(error)}"
 
 
-def artifact_key(model, model_case: str, export: str, exporter) -> str:
-    """The digest of everything that shapes the artifact of `model` exported by `exporter`, the
-    function of EXPORTS named `export` (a self-test may replace it)."""
+def artifact_key(model, model_case: str, export: str, export_code: str) -> str:
+    """The digest of everything that shapes the artifact of `model` exported by `export_code`, the code
+    of exporting.EXPORTS named `export` (a self-test may replace it)."""
     weights = hashlib.sha256()
     for array in model.get_weights():
         weights.update(str(array.dtype).encode() + str(array.shape).encode() + array.tobytes())
@@ -89,8 +89,8 @@ def artifact_key(model, model_case: str, export: str, exporter) -> str:
         "configuration": configuration_of(model),
         "weights": weights.hexdigest(),
         "layer code": [source_of(cls) for cls in classes_outside_keras(model)],
-        "export": [export, exporter.__module__, exporter.__qualname__, source_of(exporter)],
-        "export code": digest(EXPORT_CODE.read_bytes()),
+        "export": [export, export_code],
+        "exporting module": digest(EXPORTING_MODULE.read_bytes()),
     }
     return digest(json.dumps(parts, sort_keys=True).encode())
 

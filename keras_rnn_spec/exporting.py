@@ -4,7 +4,9 @@ A `ModelCase` is one Keras model with seeded weights (a layer in a flag configur
 Bidirectional LSTM, a fixed batch, an unrolled layer, a stateful layer, the one-step streaming
 model). A `Route` is one way out of Keras and back into numpy: an export call, the runtime that
 loads the artifact, and the view of its outputs a deployer reads (a tuple, a dict keyed by
-signature names, a listing of tensors). An `ExportCase` is the pair, and the chapter's parameter.
+signature names, a listing of tensors), each written as the code a deployer runs. An `ExportCase`
+is the pair, and the chapter's parameter: its reproducer is the model's code, then the route's,
+and what the claims read is what that code binds, executed part by part.
 
 Every artifact is written once per run under pytest's temporary directory (`Exports`), whatever
 the number of claims that read it. An export, a load or a first run that raises is kept as the
@@ -12,7 +14,6 @@ outcome of that step: the chapter's first claim reports it, and the others skip 
 """
 
 import contextlib
-import importlib
 import io
 import logging
 import multiprocessing
@@ -29,12 +30,13 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pytest
 
 from keras_rnn_spec.artifact_cache import ArtifactCache, artifact_key
 from keras_rnn_spec.catalogue import SEQUENCES_STATE, STATE, Flags, RecurrentLayer, Selection
-from keras_rnn_spec.observe import TO_NUMPY_CODE, Dims, executed, given_states_code, preamble, seeding_code
+from keras_rnn_spec.observe import READ, TO_NUMPY_CODE, Dims, executed, given_states_code, preamble, seeding_code
 from keras_rnn_spec.semantics import directions_by_reference, merged, output_name, returned_by_reference
-from keras_rnn_spec.subject import FORK_WARNING, KERAS_MAJOR, as_list, backend_name, keras
+from keras_rnn_spec.subject import FORK_WARNING, KERAS_MAJOR, backend_name, keras
 
 DIMS = Dims(batch=2, timesteps=10, features=3, units=5)  # the notes' sizes
 OTHER_SIZES = ((4, 7), (1, 3))  # (batch, timesteps) other than the export's, for claim 5
@@ -161,8 +163,10 @@ def model_cases(selected: Selection) -> list[ModelCase]:
 
 @dataclass
 class Built:
-    """A model case made in Keras: the model, its weights, its inputs, and what Keras returned on them."""
+    """A model case made in Keras: what its reproducer's Keras half bound (`namespace`), and from it the
+    model, its weights, its inputs, and what Keras returned on them."""
 
+    namespace: dict
     model: object
     weights: list[np.ndarray]
     inputs: list[np.ndarray]
@@ -173,7 +177,7 @@ def build(case: ModelCase) -> Built:
     """The case's model, its weights, inputs and outputs: its reproducer's Keras half, executed."""
     namespace = executed(case.snippet(), case)
     model = namespace["model"]
-    return Built(model, [np.asarray(w) for w in model.get_weights()], namespace["inputs"], namespace["keras_outputs"])
+    return Built(namespace, model, [np.asarray(w) for w in model.get_weights()], namespace["inputs"], namespace["keras_outputs"])
 
 
 def expected(case: ModelCase, weights: list[np.ndarray], inputs: list[np.ndarray], start=None) -> list[np.ndarray]:
@@ -198,36 +202,142 @@ def reference_dims(timesteps: int) -> Dims:
 
 
 # ---------------------------------------------------------------------------------------------
-# Routes: an export, and a runtime that loads its artifact and runs it
+# Routes: a deployer's code out of Keras and back into numpy, executed as the reproducer prints it
+#
+# A route's reproducer is the model's Keras half (ModelCase.snippet), then three parts, each executed
+# on the names the parts before it bound: the export (EXPORTS, in the artifact's folder, with `model`
+# bound), the load (the route's `load_code`, in the folder that holds the artifact: it binds
+# `input_names`, the artifact's inputs in its own listing order, `run(inputs)`, which feeds arrays to
+# them in that order and returns the runtime's outputs as a list in its own listing order, and
+# `names`, the name each output is listed under: None for a tuple, filled by `run` for a dict), and
+# the first run (ExportCase.run_lines), which binds `outputs`.
 
 
 class RouteUnavailable(Exception):
     """The route cannot be taken by this subject at all (a package or backend it needs is not here)."""
 
 
-@dataclass
-class Loaded:
-    """An artifact loaded in its runtime.
+KERAS_EXPORTS = ("tf_saved_model", "onnx", "openvino", "litert")  # Keras 3's model.export formats
+TENSORFLOW_CONVERTERS = ("tflite_converter", "tf2onnx")  # they convert a TensorFlow-backed model
+SAVED_MODEL = "model.export('artifact', format='tf_saved_model')" if KERAS_MAJOR >= 3 else "model.export('artifact')"
+# OpenVINO sends usage data to Google Analytics (seen from its converter, and from a process that
+# imports it and asks its Core for a property) unless its user opted out (`opt_in_out --opt_out`, a
+# setting in the user's home) or the process runs in CI: the converter asks openvino_telemetry with
+# disable_in_ci=True (openvino/tools/ovc/telemetry_utils.py), which reads CI=true.
+OPENVINO_OPT_OUT = "import os\nos.environ['CI'] = 'true'  # OpenVINO sends usage data unless CI is set (openvino_telemetry's disable_in_ci)"
+# Each export's code, and the file or folder it writes in the folder it runs in.
+EXPORTS = {
+    "tf_saved_model": SAVED_MODEL,
+    "onnx": "model.export('model.onnx', format='onnx')",
+    "openvino": f"{OPENVINO_OPT_OUT}\nmodel.export('model.xml', format='openvino')",
+    "litert": "model.export('model.tflite', format='litert')",
+    "tflite_converter": "import tensorflow as tf\nopen('model.tflite', 'wb').write(tf.lite.TFLiteConverter.from_keras_model(model).convert())",
+    "tf2onnx": "import tf2onnx\ntf2onnx.convert.from_keras(model, output_path='model.onnx')",
+}
+WRITES = {
+    "tf_saved_model": "artifact", "onnx": "model.onnx", "openvino": "model.xml",
+    "litert": "model.tflite", "tflite_converter": "model.tflite", "tf2onnx": "model.onnx",
+}
 
-    inputs: its input names, in its own listing order. run(arrays) feeds the arrays to the inputs in
-    that order and returns [(names, array)] in the order the runtime lists its outputs; names is a
-    tuple of the names the output answers to (empty for a tuple, which has none).
-    """
+SERVE_LOAD = """import tensorflow as tf
+artifact = tf.saved_model.load('artifact')
+input_names = [spec.name for spec in tf.nest.flatten(artifact.serve.input_signature)]  # Keras 2 leaves them unnamed: None
+names = None  # serve returns a tuple: its outputs have no names
+def run(inputs):
+    return [o.numpy() for o in tf.nest.flatten(artifact.serve(inputs if len(inputs) > 1 else inputs[0]))]"""
+SERVING_DEFAULT_LOAD = """import tensorflow as tf
+artifact = tf.saved_model.load('artifact')
+signature = artifact.signatures['serving_default']
+input_names = list(signature.structured_input_signature[1])
+names = []
+def run(inputs):
+    returned = signature(**{name: tf.constant(array) for name, array in zip(input_names, inputs)})
+    names[:] = list(returned)  # a dict: its keys, in the order of the values below
+    return [value.numpy() for value in returned.values()]"""
+ONNX_LOAD = """import onnxruntime
+session = onnxruntime.InferenceSession('model.onnx', providers=['CPUExecutionProvider'])
+input_names = [i.name for i in session.get_inputs()]
+names = [o.name for o in session.get_outputs()]
+def run(inputs):
+    return session.run(None, dict(zip(input_names, inputs)))"""
+LITERT_DETAILS_LOAD = """from ai_edge_litert.interpreter import Interpreter
+interpreter = Interpreter(model_path='model.tflite')
+input_details, output_details = interpreter.get_input_details(), interpreter.get_output_details()  # resizing keeps their indices
+input_names = [d['name'] for d in input_details]
+names = [d['name'] for d in output_details]
+allocated = []  # the input shapes the interpreter's tensors are allocated for
+def run(inputs):
+    if allocated != [a.shape for a in inputs]:  # resizing costs as much as a small model's invoke: only on a new shape
+        for detail, array in zip(input_details, inputs):
+            interpreter.resize_tensor_input(detail['index'], array.shape)
+        interpreter.allocate_tensors()
+        allocated[:] = [a.shape for a in inputs]
+    for detail, array in zip(input_details, inputs):
+        interpreter.set_tensor(detail['index'], array)
+    interpreter.invoke()
+    return [interpreter.get_tensor(d['index']) for d in output_details]"""
+LITERT_SIGNATURE_LOAD = """from ai_edge_litert.interpreter import Interpreter
+runner = Interpreter(model_path='model.tflite').get_signature_runner()
+input_names = list(runner.get_input_details())
+names = []
+def run(inputs):
+    returned = runner(**dict(zip(input_names, inputs)))
+    names[:] = list(returned)  # a dict: its keys, in the order of the values below
+    return list(returned.values())"""
 
-    inputs: list[str]
-    run: Callable[[list[np.ndarray]], list[tuple[tuple[str, ...], np.ndarray]]]
+
+F32 = {"INFERENCE_PRECISION_HINT": "f32"}  # OpenVINO's configuration that computes in float32 on every CPU
+
+
+def openvino_load_code(config: dict) -> str:
+    """The openvino route's load: the IR compiled for the CPU with `config` ({}: OpenVINO's default configuration)."""
+    return f"""import openvino
+compiled = openvino.Core().compile_model('model.xml', 'CPU'{f', {config!r}' if config else ''})
+input_names = [port.get_any_name() for port in compiled.inputs]
+names = [sorted(port.get_names()) for port in compiled.outputs]
+def run(inputs):
+    returned = compiled(inputs)
+    return [returned[port] for port in compiled.outputs]"""
 
 
 @dataclass(frozen=True)
 class Route:
     name: str
     export: str  # the key of EXPORTS that writes its artifact (two views of one file share it)
-    load: Callable[[Path], Loaded]
+    load_code: str  # what a deployer runs to load the artifact: binds input_names, names and run (above)
     summary: str  # for the report: how the artifact is made and read
-    run_code: str  # the snippet lines after the model: the export, `run(inputs)` and `names`
     # False: the runtime takes and returns dicts whose order is undefined (a SavedModel signature's,
     # from protobuf maps): positions mean nothing there, and the claims about them skip.
     ordered: bool = True
+
+
+TFLITE_CONVERTER = "`tf.lite.TFLiteConverter.from_keras_model(model).convert()`"
+ROUTES = [
+    Route("saved_model-serve", "tf_saved_model", SERVE_LOAD, f"`{SAVED_MODEL}`, then `tf.saved_model.load(...).serve(x)`: a tuple"),
+    Route(
+        "saved_model-serving_default", "tf_saved_model", SERVING_DEFAULT_LOAD,
+        f"`{SAVED_MODEL}`, then its `serving_default` signature: a dict", ordered=False,
+    ),
+    Route("onnx", "onnx", ONNX_LOAD, "`model.export('model.onnx', format='onnx')`, then `onnxruntime.InferenceSession(...).run`"),
+    Route(
+        "openvino", "openvino", openvino_load_code({}),
+        "`model.export('model.xml', format='openvino')`, then `openvino.Core().compile_model(..., 'CPU')` with its default configuration",
+    ),
+    Route(
+        "litert-details", "litert", LITERT_DETAILS_LOAD,
+        "`model.export('model.tflite', format='litert')`, then the ai-edge-litert `Interpreter`'s `get_output_details()` order",
+    ),
+    Route(
+        "litert-signature", "litert", LITERT_SIGNATURE_LOAD,
+        "`model.export('model.tflite', format='litert')`, then the ai-edge-litert signature runner: a dict",
+    ),
+    Route("tflite_converter-details", "tflite_converter", LITERT_DETAILS_LOAD, f"{TFLITE_CONVERTER}, then the `Interpreter`'s `get_output_details()` order"),
+    Route("tflite_converter-signature", "tflite_converter", LITERT_SIGNATURE_LOAD, f"{TFLITE_CONVERTER}, then the signature runner: a dict"),
+    Route(
+        "tf2onnx", "tf2onnx", ONNX_LOAD,
+        "`tf2onnx.convert.from_keras(model, output_path='model.onnx')`, then `onnxruntime.InferenceSession(...).run`",
+    ),
+]
 
 
 def quietly(function, *args, **kwargs):
@@ -246,10 +356,80 @@ def quietly(function, *args, **kwargs):
         logging.disable(previous)
 
 
-def load(route: "Route", path: Path) -> Loaded:
-    """The artifact at `path` loaded along `route`, its runs silenced as `quietly` says."""
-    loaded = quietly(route.load, path)
-    return Loaded(loaded.inputs, lambda arrays: quietly(loaded.run, arrays))
+@contextlib.contextmanager
+def no_telemetry():
+    """CI=true while route code runs, and only then (pytest reads CI too: it prints the short summary
+    in full under CI): the route code that imports OpenVINO sets it itself (OPENVINO_OPT_OUT), and this
+    keeps it set for code that runs without that line before it (a load from a kept artifact)."""
+    with unittest.mock.patch.dict(os.environ, {"CI": "true"}):
+        yield
+
+
+def execute_in(folder: Path, code: str, namespace: dict, case=None, first_line: int = 1) -> dict:
+    """Route code executed as `observe.executed` executes a reproducer's lines, in `folder` (the code's
+    paths are relative to it), quietly, with OpenVINO's telemetry off."""
+    __tracebackhide__ = True
+    with contextlib.chdir(folder), no_telemetry():
+        return quietly(executed, code, case, namespace, first_line)
+
+
+def unavailable(export: str) -> str:
+    """Why this subject cannot take `export` at all, or ""."""
+    if export in TENSORFLOW_CONVERTERS and backend_name() != "tensorflow":
+        return f"it converts a TensorFlow-backed Keras model; this subject computes with {backend_name()}"
+    if export in KERAS_EXPORTS and KERAS_MAJOR < 3:
+        if export != "tf_saved_model":
+            return f"Keras {keras.__version__} has no model.export(format={export!r}) (Keras 3 has)"
+        if not hasattr(keras.Model, "export"):
+            return f"Keras {keras.__version__} has no model.export"
+    return ""
+
+
+def write_artifact(namespace: dict, export: str, folder: Path, case=None, first_line: int = 1) -> Path:
+    """The export's code executed in `folder`, on the names the model's reproducer bound: what it wrote."""
+    __tracebackhide__ = True
+    why = unavailable(export)
+    if why:
+        raise RouteUnavailable(why)
+    try:
+        execute_in(folder, EXPORTS[export], dict(namespace), case, first_line)
+    except ImportError as error:  # the exporter's own package (tf2onnx, jax2onnx, openvino, litert-torch)
+        raise RouteUnavailable(f"{export} needs a package not installed here: {error}") from None
+    written = folder / WRITES[export]
+    if not written.exists():
+        raise FileNotFoundError(f"the export ran and wrote no {WRITES[export]}")
+    return written
+
+
+@dataclass
+class Loaded:
+    """An artifact loaded by a route's load code: the names that code bound (`namespace`)."""
+
+    namespace: dict
+
+    @property
+    def inputs(self) -> list[str | None]:
+        """The artifact's input names, in its own listing order (None: an input without one)."""
+        return list(self.namespace["input_names"])
+
+    def named(self, arrays: list) -> list[tuple[tuple[str, ...], np.ndarray]]:
+        """The runtime's outputs, each with the names it answers to (none for a tuple's)."""
+        names = self.namespace["names"] or [()] * len(arrays)
+        return [((name,) if isinstance(name, str) else tuple(name), np.asarray(array)) for name, array in zip(names, arrays, strict=True)]
+
+    def run(self, arrays: list[np.ndarray]) -> list[tuple[tuple[str, ...], np.ndarray]]:
+        """The route code's `run` on `arrays`, in the artifact's input order, quietly: its outputs named."""
+        return self.named(quietly(self.namespace["run"], list(arrays)))
+
+
+def load_artifact(code: str, artifact: Path, namespace: dict, case=None, first_line: int = 1) -> Loaded:
+    """A load's code (a route's load_code) executed in the folder that holds `artifact`, on the names the
+    reproducer bound before it."""
+    __tracebackhide__ = True
+    try:
+        return Loaded(execute_in(artifact.parent, code, dict(namespace), case, first_line))
+    except ImportError as error:  # the runtime's package
+        raise RouteUnavailable(f"loading the artifact needs a package not installed here: {error}") from None
 
 
 # The line of an exporter's message that says what went wrong: MLIR converters prefix it with the
@@ -270,119 +450,6 @@ def summary(error: Exception) -> str:
             said = re.sub(r"^loc\(.*\)\s*:\s*", "", next(filter(None, found.groups())))  # the graph location, greedy
             return f"{kind}: {said}"
     return f"{kind}: {lines[0] if lines else ''}"
-
-
-def _needs(module: str, why: str):
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        raise RouteUnavailable(f"{why} needs the {module.split('.')[0]} package, not installed here ({error})") from None
-
-
-@contextlib.contextmanager
-def no_telemetry():
-    """OpenVINO sends usage data to Google Analytics (seen from its converter, and from a process that
-    imports it and asks its Core for a property) unless its user opted out (`opt_in_out --opt_out`, a
-    setting in the user's home) or the process runs in CI: the converter asks openvino_telemetry with
-    disable_in_ci=True (openvino/tools/ovc/telemetry_utils.py), which reads CI=true. The spec sends
-    nothing off the machine, so it imports, converts and runs OpenVINO with CI=true set, and only then:
-    pytest reads CI too (it prints the short summary in full under CI)."""
-    with unittest.mock.patch.dict(os.environ, {"CI": "true"}):
-        yield
-
-
-def _keras_export(format_: str, suffix: str):
-    def export(model, directory: Path) -> Path:
-        if KERAS_MAJOR < 3 and format_ != "tf_saved_model":
-            raise RouteUnavailable(f"Keras {keras.__version__} has no model.export(format={format_!r}) (Keras 3 has)")
-        if KERAS_MAJOR < 3 and not hasattr(model, "export"):
-            raise RouteUnavailable(f"Keras {keras.__version__} has no model.export")
-        path = directory / f"model{suffix}"
-        options = {"format": format_} if KERAS_MAJOR >= 3 else {}
-        try:
-            with no_telemetry():
-                quietly(model.export, str(path), verbose=False, **options) if KERAS_MAJOR >= 3 else quietly(model.export, str(path))
-        except ImportError as error:  # the exporter's own package (tf2onnx, jax2onnx, openvino, litert-torch)
-            raise RouteUnavailable(f"model.export(format={format_!r}) needs a package not installed here: {error}") from None
-        return path
-
-    return export
-
-
-def _tensorflow_converter(convert):
-    def export(model, directory: Path) -> Path:
-        if backend_name() != "tensorflow":
-            raise RouteUnavailable(f"it converts a TensorFlow-backed Keras model; this subject computes with {backend_name()}")
-        return convert(model, directory)
-
-    return export
-
-
-def _tflite_convert(model, directory: Path) -> Path:
-    tf = _needs("tensorflow", "TFLiteConverter")
-    path = directory / "model.tflite"
-    path.write_bytes(quietly(tf.lite.TFLiteConverter.from_keras_model(model).convert))
-    return path
-
-
-def _tf2onnx_convert(model, directory: Path) -> Path:
-    tf2onnx = _needs("tf2onnx", "tf2onnx")
-    path = directory / "model.onnx"
-    quietly(tf2onnx.convert.from_keras, model, output_path=str(path))
-    return path
-
-
-EXPORTS: dict[str, Callable] = {
-    "tf_saved_model": _keras_export("tf_saved_model", ""),
-    "onnx": _keras_export("onnx", ".onnx"),
-    "openvino": _keras_export("openvino", ".xml"),
-    "litert": _keras_export("litert", ".tflite"),
-    "tflite_converter": _tensorflow_converter(_tflite_convert),
-    "tf2onnx": _tensorflow_converter(_tf2onnx_convert),
-}
-
-
-def _load_serve(path: Path) -> Loaded:
-    tf = _needs("tensorflow", "tf.saved_model.load")
-    artifact = tf.saved_model.load(str(path))  # kept by the closure: its functions need its variables
-    # serve takes Keras' inputs by position; Keras 3 names them after the Inputs, Keras 2 leaves them unnamed
-    names = [spec.name or f"#{k}" for k, spec in enumerate(tf.nest.flatten(artifact.serve.input_signature))]
-    return Loaded(names, lambda arrays: [((), np.asarray(o)) for o in as_list(artifact.serve(arrays if len(arrays) > 1 else arrays[0]))])
-
-
-def _load_serving_default(path: Path) -> Loaded:
-    tf = _needs("tensorflow", "tf.saved_model.load")
-    artifact = tf.saved_model.load(str(path))
-    names = list(artifact.signatures["serving_default"].structured_input_signature[1])
-
-    def run(arrays):  # reads the signature from `artifact` each time: it needs the artifact's variables alive
-        returned = artifact.signatures["serving_default"](**{name: tf.constant(array) for name, array in zip(names, arrays)})
-        return [((key,), np.asarray(value)) for key, value in returned.items()]
-
-    return Loaded(names, run)
-
-
-def _load_onnx(path: Path) -> Loaded:
-    onnxruntime = _needs("onnxruntime", "running ONNX")
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    names = [i.name for i in session.get_inputs()]
-    outputs = [(o.name,) for o in session.get_outputs()]
-    return Loaded(names, lambda arrays: list(zip(outputs, session.run(None, dict(zip(names, arrays))))))
-
-
-def load_openvino(path: Path, config: dict | None = None) -> Loaded:
-    """The IR compiled for the CPU with `config` (default: OpenVINO's default configuration)."""
-    with no_telemetry():
-        openvino = _needs("openvino", "running OpenVINO IR")
-        compiled = openvino.Core().compile_model(str(path), "CPU", config or {})
-    names = [port.get_any_name() for port in compiled.inputs]
-    outputs = [tuple(sorted(port.get_names())) for port in compiled.outputs]
-
-    def run(arrays):
-        returned = compiled(list(arrays))
-        return [(names_, np.asarray(returned[port])) for names_, port in zip(outputs, compiled.outputs)]
-
-    return Loaded(names, run)
 
 
 OPENVINO_PRECISION = """
@@ -406,156 +473,10 @@ def openvino_precision() -> str:
     return found.stdout.strip()
 
 
-def _interpreter(path: Path):
-    litert = _needs("ai_edge_litert.interpreter", "running a LiteRT file")
-    return litert.Interpreter(model_path=str(path))
-
-
-def _load_litert_details(path: Path) -> Loaded:
-    interpreter = _interpreter(path)
-    interpreter.allocate_tensors()
-    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()  # resizing keeps the indices
-    allocated = [tuple(i["shape"]) for i in inputs]
-
-    def run(arrays):
-        # Resized only when the shapes change: reading the details on every call would cost as much as
-        # a small model's invoke (the benchmarks time this function).
-        if [a.shape for a in arrays] != allocated:
-            for detail, array in zip(inputs, arrays):
-                interpreter.resize_tensor_input(detail["index"], array.shape)
-            interpreter.allocate_tensors()
-            allocated[:] = [a.shape for a in arrays]
-        for detail, array in zip(inputs, arrays):
-            interpreter.set_tensor(detail["index"], array)
-        interpreter.invoke()
-        return [((d["name"],), interpreter.get_tensor(d["index"])) for d in outputs]
-
-    return Loaded([i["name"] for i in inputs], run)
-
-
-def _load_litert_signature(path: Path) -> Loaded:
-    runner = _interpreter(path).get_signature_runner()
-    names = list(runner.get_input_details())
-
-    def run(arrays):
-        return [((key,), np.asarray(value)) for key, value in runner(**dict(zip(names, arrays))).items()]
-
-    return Loaded(names, run)
-
-
-SAVED_MODEL = "model.export('artifact', format='tf_saved_model')" if KERAS_MAJOR >= 3 else "model.export('artifact')"
-# What each route's snippet adds after the model: the export, then `run(inputs)`, which returns the
-# runtime's outputs as a list in its own listing order, and `names`, the names it lists them under.
-LITERT_DETAILS_RUN = """from ai_edge_litert.interpreter import Interpreter
-interpreter = Interpreter(model_path='model.tflite')
-def run(inputs):
-    for detail, array in zip(interpreter.get_input_details(), inputs):
-        interpreter.resize_tensor_input(detail['index'], array.shape)
-    interpreter.allocate_tensors()
-    for detail, array in zip(interpreter.get_input_details(), inputs):
-        interpreter.set_tensor(detail['index'], array)
-    interpreter.invoke()
-    return [interpreter.get_tensor(d['index']) for d in interpreter.get_output_details()]
-names = [d['name'] for d in interpreter.get_output_details()]"""
-LITERT_SIGNATURE_RUN = """from ai_edge_litert.interpreter import Interpreter
-runner = Interpreter(model_path='model.tflite').get_signature_runner()
-def run(inputs):
-    returned = runner(**dict(zip(runner.get_input_details(), inputs)))
-    return list(returned.values())
-names = list(runner.get_output_details())"""
-ONNX_RUN = """import onnxruntime
-session = onnxruntime.InferenceSession('model.onnx')
-def run(inputs):
-    return session.run(None, {i.name: a for i, a in zip(session.get_inputs(), inputs)})
-names = [o.name for o in session.get_outputs()]"""
-TFLITE_CONVERT = "import tensorflow as tf\nopen('model.tflite', 'wb').write(tf.lite.TFLiteConverter.from_keras_model(model).convert())"
-ROUTES = [
-    Route(
-        "saved_model-serve",
-        "tf_saved_model",
-        _load_serve,
-        f"`{SAVED_MODEL}`, then `tf.saved_model.load(...).serve(x)`: a tuple",
-        f"""{SAVED_MODEL}
-import tensorflow as tf
-artifact = tf.saved_model.load('artifact')
-def run(inputs):
-    return [o.numpy() for o in tf.nest.flatten(artifact.serve(inputs if len(inputs) > 1 else inputs[0]))]
-names = None  # a tuple""",
-    ),
-    Route(
-        "saved_model-serving_default",
-        "tf_saved_model",
-        _load_serving_default,
-        f"`{SAVED_MODEL}`, then its `serving_default` signature: a dict",
-        f"""{SAVED_MODEL}
-import tensorflow as tf
-artifact = tf.saved_model.load('artifact')
-signature = artifact.signatures['serving_default']
-def run(inputs):
-    returned = signature(**dict(zip(signature.structured_input_signature[1], map(tf.constant, inputs))))
-    return [value.numpy() for value in returned.values()]
-names = list(signature(**dict(zip(signature.structured_input_signature[1], map(tf.constant, inputs)))))""",
-        ordered=False,
-    ),
-    Route(
-        "onnx",
-        "onnx",
-        _load_onnx,
-        "`model.export('model.onnx', format='onnx')`, then `onnxruntime.InferenceSession(...).run`",
-        f"model.export('model.onnx', format='onnx')\n{ONNX_RUN}",
-    ),
-    Route(
-        "openvino",
-        "openvino",
-        load_openvino,
-        "`model.export('model.xml', format='openvino')`, then `openvino.Core().compile_model(..., 'CPU')` with its default configuration",
-        """model.export('model.xml', format='openvino')
-import openvino
-compiled = openvino.Core().compile_model('model.xml', 'CPU')
-def run(inputs):
-    return list(compiled(inputs).to_tuple())
-names = [sorted(port.get_names()) for port in compiled.outputs]""",
-    ),
-    Route(
-        "litert-details",
-        "litert",
-        _load_litert_details,
-        "`model.export('model.tflite', format='litert')`, then the ai-edge-litert `Interpreter`'s `get_output_details()` order",
-        f"model.export('model.tflite', format='litert')\n{LITERT_DETAILS_RUN}",
-    ),
-    Route(
-        "litert-signature",
-        "litert",
-        _load_litert_signature,
-        "`model.export('model.tflite', format='litert')`, then the ai-edge-litert signature runner: a dict",
-        f"model.export('model.tflite', format='litert')\n{LITERT_SIGNATURE_RUN}",
-    ),
-    Route(
-        "tflite_converter-details",
-        "tflite_converter",
-        _load_litert_details,
-        "`tf.lite.TFLiteConverter.from_keras_model(model).convert()`, then the `Interpreter`'s `get_output_details()` order",
-        f"{TFLITE_CONVERT}\n{LITERT_DETAILS_RUN}",
-    ),
-    Route(
-        "tflite_converter-signature",
-        "tflite_converter",
-        _load_litert_signature,
-        "`tf.lite.TFLiteConverter.from_keras_model(model).convert()`, then the signature runner: a dict",
-        f"{TFLITE_CONVERT}\n{LITERT_SIGNATURE_RUN}",
-    ),
-    Route(
-        "tf2onnx",
-        "tf2onnx",
-        _load_onnx,
-        "`tf2onnx.convert.from_keras(model, output_path='model.onnx')`, then `onnxruntime.InferenceSession(...).run`",
-        f"import tf2onnx\ntf2onnx.convert.from_keras(model, output_path='model.onnx')\n{ONNX_RUN}",
-    ),
-]
-
-
 # ---------------------------------------------------------------------------------------------
 # The chapter's parameter, and the artifacts of a run
+
+MODEL_PART, EXPORT_PART, LOAD_PART, RUN_PART = range(4)  # the parts of an export case's reproducer
 
 
 @dataclass(frozen=True)
@@ -571,10 +492,27 @@ class ExportCase:
     def describe(self) -> str:
         return f"{self.model.layer_code()} ({KINDS[self.model.kind]}), exported by {self.route.summary}"
 
+    def run_lines(self) -> str:
+        """The first run: Keras' inputs, placed by name in the artifact's input order where there are several."""
+        if len(self.model.input_names) > 1:
+            run = [
+                "from keras_rnn_spec.exporting import in_artifact_order  # by name, or by position where the artifact lost the names",
+                f"outputs = run(in_artifact_order(inputs, {self.model.input_names!r}, input_names))",
+            ]
+        else:
+            run = ["outputs = run(inputs)"]
+        return "\n".join([*run, "print(names, [o.shape for o in outputs])"])
+
+    def parts(self) -> list[str]:
+        """The reproducer's parts, in order: the model's Keras half, the export, the load, the first run."""
+        return [self.model.snippet(), EXPORTS[self.route.export], self.route.load_code, self.run_lines()]
+
+    def first_line(self, part: int) -> int:
+        """The reproducer's line that `parts()[part]` starts on."""
+        return 1 + sum(len(code.splitlines()) for code in self.parts()[:part])
+
     def snippet(self) -> str:
-        """The model's Keras half (ModelCase.snippet), then the route's export and run."""
-        ran = ["outputs = run(inputs)", "print(names, [o.shape for o in outputs])"]
-        return "\n".join([self.model.snippet(), *self.route.run_code.splitlines(), *ran])
+        return "\n".join(self.parts())
 
     @property
     def layer(self) -> RecurrentLayer:
@@ -615,10 +553,10 @@ class Raised(Exception):
         self.kind = kind
 
 
-def export_here(case: ModelCase, export: str, target: Path) -> tuple[str, str, str]:
-    """In the export process: build the case's model (the same seeded weights) and export it.
+def export_here(case: ExportCase, target: Path) -> tuple[str, str, str]:
+    """In the export process: the case's reproducer up to its export, executed (the same seeded weights).
     ("written", path, ""), ("unavailable", why, "") or ("raised", type name, message)."""
-    step = attempt(lambda: EXPORTS[export](build(case).model, target))
+    step = attempt(lambda: write_artifact(build(case.model).namespace, case.route.export, target, case, case.first_line(EXPORT_PART)))
     if step.unavailable:
         return "unavailable", step.unavailable, ""
     if step.error is not None:
@@ -629,7 +567,7 @@ def export_here(case: ModelCase, export: str, target: Path) -> tuple[str, str, s
 @dataclass
 class Exports:
     """The artifacts of a run, each written once per (model case, export) under `directory`, or taken
-    from `cache`, where an earlier run kept it (artifact_cache.py)."""
+    from `cache`, where an earlier run kept it (artifact_cache.py), and each loaded once per case."""
 
     directory: Path
     cache: ArtifactCache = field(default_factory=lambda: ArtifactCache(None))
@@ -647,32 +585,36 @@ class Exports:
     def artifact(self, case: ExportCase) -> Step:
         key = (case.model, case.route.export)
         if key not in self.artifacts:
-            self.artifacts[key] = self.cached_or_exported(case.model, case.route.export)
+            self.artifacts[key] = self.cached_or_exported(case)
         return self.artifacts[key]
 
-    def cached_or_exported(self, case: ModelCase, export: str) -> Step:
-        key = artifact_key(self.model(case).model, str(case), export, EXPORTS[export]) if self.cache.directory else ""
+    def cached_or_exported(self, case: ExportCase) -> Step:
+        model, export = case.model, case.route.export
+        why = unavailable(export)
+        if why:
+            return Step(unavailable=why)
+        key = artifact_key(self.model(model).model, str(model), export, EXPORTS[export]) if self.cache.directory else ""
         kept = self.cache.get(key) if key else None
         if kept is not None:
             return Step(kept[1]) if kept[0] == "written" else Step(error=Raised(kept[1], kept[2]))
-        target = self.directory / f"{case}-{export}".replace("(", "_").replace(")", "_")
+        target = self.directory / f"{model}-{export}".replace("(", "_").replace(")", "_")
         target.mkdir(parents=True, exist_ok=True)
         if export in ISOLATED_EXPORTS:
-            step = self.isolated(case, export, target)
+            step = self.isolated(case, target)
         else:
-            step = attempt(lambda: EXPORTS[export](self.model(case).model, target))
+            step = attempt(lambda: write_artifact(self.model(model).namespace, export, target, case, case.first_line(EXPORT_PART)))
         if key and step.error is not None:
             self.cache.put_raised(key, getattr(step.error, "kind", type(step.error).__name__), str(step.error))
         elif key and not step.unavailable:
             self.cache.put_written(key, target, step.value)
         return step
 
-    def isolated(self, case: ModelCase, export: str, target: Path) -> Step:
+    def isolated(self, case: ExportCase, target: Path) -> Step:
         """The export, run in the worker process; a worker that dies is an outcome, and the next export gets a new one."""
         if self.worker is None:
             self.worker = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         try:
-            outcome, first, second = self.worker.submit(export_here, case, export, target).result()
+            outcome, first, second = self.worker.submit(export_here, case, target).result()
         except BrokenProcessPool:
             self.close()
             return Step(error=Raised("BrokenProcessPool", "the export process died without an exception (a native abort)"))
@@ -685,15 +627,36 @@ class Exports:
             self.worker.shutdown(cancel_futures=True)
             self.worker = None
 
+    def load(self, case: ExportCase, code: str | None = None) -> Loaded:
+        """The case's artifact loaded anew by its route's load code, or by `code` in its place."""
+        return load_artifact(code or case.route.load_code, self.artifact(case).value, self.model(case.model).namespace, case, case.first_line(LOAD_PART))
+
     def runtime(self, case: ExportCase) -> tuple[str, Step]:
         """("export" | "load", the step that failed) or ("", the loaded artifact)."""
         exported = self.artifact(case)
         if exported.error or exported.unavailable:
-            return "export", exported
-        if case not in self.loaded:
-            self.loaded[case] = attempt(lambda: load(case.route, exported.value))
-        loaded = self.loaded[case]
-        return ("load" if loaded.error or loaded.unavailable else ""), loaded
+            step, outcome = "export", exported
+        else:
+            if case not in self.loaded:
+                self.loaded[case] = attempt(lambda: self.load(case))
+            loaded = self.loaded[case]
+            step, outcome = ("load" if loaded.error or loaded.unavailable else ""), loaded
+        if not outcome.unavailable:
+            READ.append(case)  # its reproducer ran through its load, or to the step that raised
+        return step, outcome
+
+    def first_run(self, case: ExportCase):
+        """What the reproducer's first run bound as `outputs`, named (Loaded.named), or what it raised:
+        kept per case, so every claim reads the same first call. The case's artifact has loaded (runtime)."""
+        loaded = self.loaded[case].value
+        if case not in self.first_runs:
+            try:
+                bound = quietly(executed, case.run_lines(), case, loaded.namespace, case.first_line(RUN_PART))
+                self.first_runs[case] = loaded.named(bound["outputs"])
+            except Exception as error:  # any type: the chapter's first claim reports it, the others skip with it
+                self.first_runs[case] = error
+        READ.append(case)
+        return self.first_runs[case]
 
 
 def attempt(step: Callable) -> Step:
@@ -705,28 +668,29 @@ def attempt(step: Callable) -> Step:
         return Step(error=error)
 
 
-def fed_by_name(loaded: Loaded, case: ModelCase, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """Keras' inputs (in Keras' order) placed in the artifact's input order by name.
+def by_name(arrays: list[np.ndarray], keras_names: list[str], artifact_names: list[str | None]) -> list[np.ndarray]:
+    """Keras' inputs (in Keras' order, named `keras_names`) placed in the artifact's input order by name.
 
     A runtime may decorate a name (LiteRT's details: serving_default_frame:0); the input whose name
-    contains the Keras name and no longer Keras name is taken. KeyError names what is missing."""
+    contains the Keras name and no longer Keras name is taken; an input without a name takes Keras'
+    input in its place. KeyError names what is missing."""
     placed = []
-    for position, listed in enumerate(loaded.inputs):
-        if listed == f"#{position}":  # an unnamed input: Keras' input in its place
+    for position, listed in enumerate(artifact_names):
+        if listed is None:
             placed.append(arrays[position])
             continue
-        matches = [k for k, name in enumerate(case.input_names) if name in listed]
+        matches = [k for k, name in enumerate(keras_names) if name in listed]
         if not matches:
-            raise KeyError(f"the artifact's input {listed!r} names none of Keras' inputs {case.input_names}")
-        placed.append(arrays[max(matches, key=lambda k: len(case.input_names[k]))])
+            raise KeyError(f"the artifact's input {listed!r} names none of Keras' inputs {keras_names}")
+        placed.append(arrays[max(matches, key=lambda k: len(keras_names[k]))])
     return placed
 
 
-def fed(loaded: Loaded, case: ModelCase, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """Keras' inputs placed by name (`fed_by_name`), or by position where the artifact lost the names
+def in_artifact_order(arrays: list[np.ndarray], keras_names: list[str], artifact_names: list[str | None]) -> list[np.ndarray]:
+    """Keras' inputs placed by name (`by_name`), or by position where the artifact lost the names
     (OpenVINO's IR of a torch model calls them input, input_1, ...): what a deployer would do."""
     try:
-        return fed_by_name(loaded, case, arrays)
+        return by_name(arrays, keras_names, artifact_names)
     except KeyError:
         return list(arrays)
 
@@ -741,10 +705,10 @@ def holds(array: np.ndarray, candidates: list[np.ndarray]) -> list[int]:
     ]
 
 
-def closest(returned: list[tuple[tuple[str, ...], np.ndarray]], wanted: np.ndarray) -> np.ndarray:
+def closest(arrays: list[np.ndarray], wanted: np.ndarray) -> np.ndarray:
     """The runtime output nearest to `wanted` among those of its shape (NaN where none has it): how a
     check about the numbers reads a runtime's outputs, whatever their order and names."""
-    same_shape = [array for _, array in returned if np.shape(array) == np.shape(wanted)]
+    same_shape = [array for array in arrays if np.shape(array) == np.shape(wanted)]
     if not same_shape:
         return np.full(np.shape(wanted), np.nan)
     return min(same_shape, key=lambda array: float(np.max(np.abs(array - wanted), initial=0.0)))
@@ -766,3 +730,56 @@ def answers_to(names: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
     """Whether an output listed under `names` answers to one of `wanted` (a tensor name's `:0` aside)."""
     return any(name.split(":")[0] in wanted for name in names)
 
+
+# ---------------------------------------------------------------------------------------------
+# What the claims read: a case's loaded artifact and first run, or the skip that says why not
+
+
+def loaded_or_skip(exports: Exports, case):
+    """(the Keras model, the loaded artifact), or a skip: the route is not available here, or a step of it
+    failed, which the chapter's first claim reports."""
+    step, outcome = exports.runtime(case)
+    if outcome.unavailable:
+        pytest.skip(f"{case.route.name} is not available here: {outcome.unavailable}")
+    if outcome.error is not None:
+        pytest.skip(f"the {step} step raised {summary(outcome.error)} (the claim 'exports, loads and runs' fails on it)")
+    return exports.model(case.model), outcome.value
+
+
+def run_once(exports: Exports, case):
+    """(the Keras model, the loaded artifact, what the reproducer's first run returned, or what it
+    raised): kept per case, so every claim reads the same first call."""
+    built, loaded = loaded_or_skip(exports, case)
+    return built, loaded, exports.first_run(case)
+
+
+def first_run(exports: Exports, case):
+    """run_once, or a skip where the run raised (the chapter's first claim fails on it)."""
+    built, loaded, returned = run_once(exports, case)
+    if isinstance(returned, Exception):
+        pytest.skip(f"the run step raised {summary(returned)} (the claim 'exports, loads and runs' fails on it)")
+    return built, loaded, returned
+
+
+def arrays(returned) -> list[np.ndarray]:
+    """The runtime's outputs without their names."""
+    return [array for _, array in returned]
+
+
+def listing(returned) -> list[str]:
+    """The runtime's outputs as it lists them, by name and shape, for messages and the report."""
+    return [f"{'|'.join(names) or f'#{k}'} {list(np.shape(array))}" for k, (names, array) in enumerate(returned)]
+
+
+def held_by(returned, keras_outputs: list, names: list[str]) -> list[list[str]]:
+    """For each output the runtime returned, the names of the Keras outputs it holds (`holds`: same shape and numbers)."""
+    return [[names[j] for j in holds(array, keras_outputs)] for _, array in returned]
+
+
+def in_keras_order(model, returned, count: int) -> list[np.ndarray]:
+    """The runtime's outputs in Keras' order: by Keras name where every output answers to exactly one, else by position."""
+    wanted = keras_names(model, count)
+    found = [[array for names, array in returned if answers_to(names, w)] for w in wanted]
+    if all(len(matching) == 1 for matching in found):
+        return [matching[0] for matching in found]
+    return [array for _, array in returned]

@@ -222,15 +222,14 @@ READ: list = []
 
 
 def executed(code: str, case, namespace: dict | None = None, first_line: int = 1) -> dict:
-    """Execute `code`, the case's reproducer or its lines from `first_line` on, in `namespace`, and
-    return it. Compiled under a filename naming the case, whose whole snippet linecache holds, so a
+    """Execute `code`, the case's reproducer or its lines from `first_line` on (or code of no case:
+    None), in `namespace`, and return it. Compiled under a filename naming the case, whose whole snippet linecache holds, so a
     traceback shows the reproducer's lines. Its `print` is called with the names it shows and
     formats nothing: the claim reads the names themselves, and formatting arrays costs time."""
     # pytest leaves out the frames of this function and those that reach it: the reproducer's own
     # frame, below them, shows where it raised.
     __tracebackhide__ = True
-    filename = f"<reproducer {case}>"
-    snippet = case.snippet()
+    filename, snippet = (f"<reproducer {case}>", case.snippet()) if case is not None else ("<code>", code)
     linecache.cache[filename] = (len(snippet), None, snippet.splitlines(keepends=True), filename)
     compiled = compile("\n" * (first_line - 1) + code, filename, "exec")
     namespace = {} if namespace is None else namespace

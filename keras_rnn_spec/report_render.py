@@ -391,7 +391,7 @@ def markdown(results: list[Result], environment: dict, run: dict, collection_err
         ["selection", cell(run.get("selection", "the whole suite"))],
         ["tests", tests],
         ["verdict", describe_counts(counts)],
-        ["reproducers", f"{sum(result.reproduced for result in results)} of the {len(results)} tests read what they check from executing the reproducer their case prints"],
+        ["reproducers", f"{sum(result.reproduced for result in results)} of the {len(results)} tests executed the reproducer their case prints and read what they check from it"],
     ]
     if run.get("session"):
         run_rows.append(["session", cell(run["session"])])

@@ -22,21 +22,28 @@ import pytest
 from keras_rnn_spec.artifact_cache import PROBLEMS, cache_of
 from keras_rnn_spec.exporting import (
     DIMS,
+    F32,
     IDENTITY_TOLERANCE,
     OTHER_SIZES,
     Exports,
     answers_to,
+    arrays,
+    by_name,
     closest,
     expected,
     export_cases,
-    fed,
-    fed_by_name,
+    first_run,
+    held_by,
     holds,
+    in_artifact_order,
+    in_keras_order,
     keras_names,
-    load,
-    load_openvino,
+    listing,
+    loaded_or_skip,
+    openvino_load_code,
     openvino_precision,
     reference_dims,
+    run_once,
     summary,
 )
 from keras_rnn_spec.observe import inputs_for
@@ -79,57 +86,6 @@ def exports(tmp_path_factory, pytestconfig):
     pytestconfig.stash[PROBLEMS] = made.cache.problems
 
 
-def loaded_or_skip(exports: Exports, case):
-    """(the Keras model, the loaded artifact), or a skip: the route is not available here, or a step of it
-    failed, which the chapter's first claim reports."""
-    step, outcome = exports.runtime(case)
-    if outcome.unavailable:
-        pytest.skip(f"{case.route.name} is not available here: {outcome.unavailable}")
-    if outcome.error is not None:
-        pytest.skip(f"the {step} step raised {summary(outcome.error)} (the claim 'exports, loads and runs' fails on it)")
-    return exports.model(case.model), outcome.value
-
-
-def run_once(exports: Exports, case):
-    """(the Keras model, the loaded artifact, what its first run on the model's inputs returned, fed by
-    name where the artifact kept the names, or what that run raised): kept per case, so every claim
-    reads the same first call."""
-    built, loaded = loaded_or_skip(exports, case)
-    if case not in exports.first_runs:
-        try:
-            exports.first_runs[case] = loaded.run(fed(loaded, case.model, built.inputs))
-        except Exception as error:  # the first claim reports it; the others skip with it
-            exports.first_runs[case] = error
-    return built, loaded, exports.first_runs[case]
-
-
-def first_run(exports: Exports, case):
-    """run_once, or a skip where the run raised (the chapter's first claim fails on it)."""
-    built, loaded, returned = run_once(exports, case)
-    if isinstance(returned, Exception):
-        pytest.skip(f"the run step raised {summary(returned)} (the claim 'exports, loads and runs' fails on it)")
-    return built, loaded, returned
-
-
-def listing(returned) -> list[str]:
-    """The runtime's outputs as it lists them, by name and shape, for messages and the report."""
-    return [f"{'|'.join(names) or f'#{k}'} {list(np.shape(array))}" for k, (names, array) in enumerate(returned)]
-
-
-def held_by(returned, keras_outputs: list, names: list[str]) -> list[list[str]]:
-    """For each output the runtime returned, the names of the Keras outputs it holds (`holds`: same shape and numbers)."""
-    return [[names[j] for j in holds(array, keras_outputs)] for _, array in returned]
-
-
-def in_keras_order(model, returned, count: int) -> list[np.ndarray]:
-    """The runtime's outputs in Keras' order: by Keras name where every output answers to exactly one, else by position."""
-    wanted = keras_names(model, count)
-    found = [[array for names, array in returned if answers_to(names, w)] for w in wanted]
-    if all(len(arrays) == 1 for arrays in found):
-        return [arrays[0] for arrays in found]
-    return [array for _, array in returned]
-
-
 @everything
 def test_the_model_exports_loads_and_runs(case, exports, verify):
     """The model exports along the route, the artifact loads in its runtime, and it runs on the model's inputs.
@@ -149,8 +105,9 @@ def test_the_model_exports_loads_and_runs(case, exports, verify):
     keras_outputs, names = exports.model(case.model).keras_outputs, case.model.output_names
     held = held_by(returned, keras_outputs, names)
     outputs = [f"{shown} ({' or '.join(holding) or 'none'})" for shown, holding in zip(listing(returned), held, strict=True)]
+    inputs = [name or f"#{k}" for k, name in enumerate(outcome.value.inputs)]  # an unnamed input: by its position
     verify.record.append(
-        (EXPORT_LISTING, {"route": case.route.name, "model": str(case.model), "keras": names, "keras_inputs": case.model.input_names, "inputs": outcome.value.inputs, "outputs": outputs})
+        (EXPORT_LISTING, {"route": case.route.name, "model": str(case.model), "keras": names, "keras_inputs": case.model.input_names, "inputs": inputs, "outputs": outputs})
     )
 
 
@@ -194,9 +151,9 @@ def test_the_kth_listed_output_is_the_kth_keras_output(case, exports, verify):
         np.testing.assert_allclose(got, want, atol=0.02)
     ```
     """
+    built, loaded, returned = first_run(exports, case)
     if not case.route.ordered:
         pytest.skip(DICT_WITHOUT_ORDER)
-    built, loaded, returned = first_run(exports, case)
     keras_outputs, names = built.keras_outputs, case.model.output_names
     held = [holding or ["none"] for holding in held_by(returned, keras_outputs, names)]
     verify.holds(
@@ -228,7 +185,7 @@ def test_every_output_matches_the_reference_at_default_settings(case, exports, v
     timesteps = 1 if case.model.kind == "streaming" else DIMS.timesteps
     for name, want in zip(case.model.output_names, wanted, strict=True):
         verify.equal(
-            closest(returned, want),
+            closest(arrays(returned), want),
             want,
             what=f"{name} against the reference (the runtime's output of its shape nearest to it)",
             atol=reference_tolerance(reference_dims(timesteps)),
@@ -249,12 +206,12 @@ def test_openvino_at_f32_inference_precision_matches_the_reference(case, exports
     ```
     """
     built, _ = loaded_or_skip(exports, case)
-    at_f32 = load_openvino(exports.artifact(case).value, {"INFERENCE_PRECISION_HINT": "f32"})
+    at_f32 = exports.load(case, openvino_load_code(F32))
     verify.record.append(("OpenVINO's default CPU inference precision here", openvino_precision()))
     returned = at_f32.run(list(built.inputs))
     for name, want in zip(case.model.output_names, expected(case.model, built.weights, built.inputs), strict=True):
         verify.equal(
-            closest(returned, want),
+            closest(arrays(returned), want),
             want,
             what=f"{name} against the reference at f32",
             atol=reference_tolerance(DIMS),
@@ -303,7 +260,7 @@ def test_a_second_call_returns_the_same_outputs(case, exports, verify):
     ```
     """
     built, loaded, returned = first_run(exports, case)
-    again = loaded.run(fed(loaded, case.model, built.inputs))
+    again = loaded.run(in_artifact_order(built.inputs, case.model.input_names, loaded.inputs))
     verify.holds(len(again) == len(returned), what="number of outputs", details=f"{len(again)}, then {len(returned)}")
     for k, ((_, first), (_, second)) in enumerate(zip(returned, again, strict=True)):
         verify.equal(second, first, what=f"output {k} of a later call against the first call", atol=reference_tolerance(DIMS), why="a carried state would differ by far more")
@@ -321,14 +278,14 @@ def test_a_stateful_artifact_carries_its_states_as_keras_does(case, exports, ver
     ```
     """
     built, _ = loaded_or_skip(exports, case)
-    fresh = load(case.route, exports.artifact(case).value)  # a new load: no claim has called it yet
-    first, second = (fresh.run(fed(fresh, case.model, built.inputs)) for _ in range(2))
+    fresh = exports.load(case)  # a new load: no claim has called it yet
+    first, second = (fresh.run(built.inputs) for _ in range(2))
     from_zeros = expected(case.model, built.weights, built.inputs)
     carried = expected(case.model, built.weights, built.inputs, start=from_zeros[1:])
     for call, returned, want in (("first", first, from_zeros), ("second", second, carried)):
         for name, wanted in zip(case.model.output_names, want, strict=True):
             verify.equal(
-                closest(returned, wanted), wanted, what=f"{name} of the {call} call against the reference", atol=IDENTITY_TOLERANCE,
+                closest(arrays(returned), wanted), wanted, what=f"{name} of the {call} call against the reference", atol=IDENTITY_TOLERANCE,
                 why="whether the state is carried, not the precision (claim 4)",
             )
 
@@ -358,7 +315,7 @@ def test_the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence(case, e
     steps = []
     for t in range(DIMS.timesteps):
         try:
-            returned = loaded.run(fed_by_name(loaded, case.model, [x[:, t : t + 1], *states]))
+            returned = loaded.run(by_name([x[:, t : t + 1], *states], case.model.input_names, loaded.inputs))
         except KeyError as missing:
             verify.holds(False, what="feeding the inputs by name", details=str(missing.args[0]))
         output, *states = in_keras_order(built.model, returned, count)[:count]
@@ -381,9 +338,9 @@ def test_the_one_step_artifact_fed_by_position_computes_the_same_step(case, expo
         np.testing.assert_allclose(got, want, atol=0.02)
     ```
     """
+    built, loaded, _ = first_run(exports, case)
     if not case.route.ordered:
         pytest.skip(SIGNATURE_INPUTS_WITHOUT_ORDER)
-    built, loaded, _ = first_run(exports, case)
     verify.record.append(("inputs as the runtime lists them", {"route": case.route.name, "listed": loaded.inputs, "keras": case.model.input_names}))
     try:
         returned = loaded.run(built.inputs)

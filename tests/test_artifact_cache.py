@@ -45,19 +45,12 @@ class Model:
         return [self.layer()]
 
 
-def export_here(model, directory):
-    return directory
-
-
-def export_there(model, directory):
-    return directory / "elsewhere"
-
-
 WEIGHTS = [np.arange(6, dtype="float32").reshape(2, 3)]
+EXPORT_CODE = "model.export('model.onnx', format='onnx')"
 
 
-def key(model=None, case="LSTM-state", export="onnx", exporter=export_here) -> str:
-    return artifact_key(model or Model(WEIGHTS), case, export, exporter)
+def key(model=None, case="LSTM-state", export="onnx", export_code=EXPORT_CODE) -> str:
+    return artifact_key(model or Model(WEIGHTS), case, export, export_code)
 
 
 class OtherUsersLayer(UsersLayer):
@@ -67,7 +60,7 @@ class OtherUsersLayer(UsersLayer):
 
 def test_every_part_of_what_shapes_an_artifact_changes_the_key(monkeypatch, tmp_path):
     """The key changes with the packages' versions, the model case, its configuration, its weights,
-    the code of its non-Keras layers, the export, the exporting function and the suite's export code."""
+    the code of its non-Keras layers, the export, the export's code and the module that executes it (exporting.py)."""
     first = key()
     assert key() == first  # the same parts, the same key
     changed = {
@@ -76,12 +69,12 @@ def test_every_part_of_what_shapes_an_artifact_changes_the_key(monkeypatch, tmp_
         "weights": key(Model([WEIGHTS[0] + 1e-7])),
         "layer code": key(Model(WEIGHTS, layer=OtherUsersLayer)),
         "export": key(export="tf2onnx"),
-        "exporting function": key(exporter=export_there),
+        "export's code": key(export_code=EXPORT_CODE + "  # changed"),
     }
     code = tmp_path / "exporting.py"
-    code.write_bytes(artifact_cache.EXPORT_CODE.read_bytes() + b"\n# changed\n")
-    monkeypatch.setattr(artifact_cache, "EXPORT_CODE", code)
-    changed["export code"] = key()
+    code.write_bytes(artifact_cache.EXPORTING_MODULE.read_bytes() + b"\n# changed\n")
+    monkeypatch.setattr(artifact_cache, "EXPORTING_MODULE", code)
+    changed["exporting module"] = key()
     monkeypatch.undo()
     versions = artifact_cache.package_versions()
     monkeypatch.setattr(artifact_cache, "package_versions", lambda: {**versions, "keras": "0.0.0"})

@@ -826,13 +826,13 @@ ROUTE_FAULTS = {
         EXPORT + "the_one_step_artifact_fed_by_name_reproduces_the_whole_sequence",
     ),
 }
-# The loader chapter 22's f32 claim calls (keras_rnn_spec.exporting.load_openvino), which
+# The load code chapter 22's f32 claim executes (keras_rnn_spec.exporting.openvino_load_code), which
 # tests/broken_routes.py replaces too: it compiles with the claim's f32 hint and hands back every
 # number 1e-3 off, which fails that claim (tolerance 4.3e-5) and nothing else (the openvino route
-# keeps Keras' loader). Not a fault in the hint: OpenVINO computes bf16 only on x86-64 CPUs
+# keeps its own load code). Not a fault in the hint: OpenVINO computes bf16 only on x86-64 CPUs
 # (its CPU device docs), so a bf16 hint, or an f32 hint ignored where the default is bf16, as on
 # this machine with avx512_bf16, would be caught on some machines and not on others.
-F32_LOADER_FAULT = "load_openvino_f32_1e-3_off"
+F32_LOADER_FAULT = "openvino_load_code_f32_1e-3_off"
 F32_LOADER_FAILS = claims(EXPORT + "openvino_at_f32_inference_precision_matches_the_reference")
 # The routes' run selects the broken routes' tests, and the f32 claim on the unrolled models: only
 # those export to OpenVINO from TensorFlow (known difference export-openvino-refuses-the-tensorflow-loop),

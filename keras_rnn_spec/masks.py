@@ -72,15 +72,6 @@ def valid_steps(row: int, padding: str, dims: Dims = MASK_DIMS) -> slice:
     return slice(0, length) if padding == "right" else slice(dims.timesteps - length, dims.timesteps)
 
 
-def embedding_table(dims: Dims) -> np.ndarray:
-    return np.random.default_rng(EMBEDDING_SEED).normal(size=(VOCABULARY, dims.features)).astype("float32")
-
-
-def token_ids(padding: str, dims: Dims) -> np.ndarray:
-    ids = np.random.default_rng(DATA_SEED).integers(1, VOCABULARY, size=(dims.batch, dims.timesteps))
-    return ids * padding_mask(padding, dims)
-
-
 def reference_run(layer: RecurrentLayer, weights, inputs, mask=None):
     """The float64 reference with the layer's own go_backwards and zero_output_for_mask options."""
     options = {k: v for k, v in layer.options.items() if k in REFERENCE_OPTIONS}

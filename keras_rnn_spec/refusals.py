@@ -19,7 +19,7 @@ class Refusal:
     """How an input is refused: the exception, a stable part of its message, the step that raises."""
 
     error: str  # dotted name, imported when checked: "builtins.ValueError", "tensorflow.errors.InvalidArgumentError"
-    says: str
+    says: str  # "": a claim about the type alone
     step: str = "call"  # "build" (making the layer's model) or "call" (running it)
 
     def exception_class(self) -> type:
@@ -77,13 +77,6 @@ def record_raised(verify, step: str | None, error: Exception | None) -> None:
     verify.record.append(("raised", found))
 
 
-def raised_by(case) -> tuple[str, dict]:
-    """What the case's reproducer raised, as "Type: message", or "nothing"; and the names it bound."""
-    __tracebackhide__ = True
-    _, error, bound = executed_steps(case)
-    return ("nothing" if error is None else f"{type(error).__name__}: {error}"), bound
-
-
 def check_refused(verify, refusal: Refusal, case, *, what: str) -> None:
     """The case's reproducer is refused as `refusal` says: that exception, those words, at that step."""
     __tracebackhide__ = True
@@ -91,13 +84,23 @@ def check_refused(verify, refusal: Refusal, case, *, what: str) -> None:
     check_raised(verify, refusal, step, error, what=what)
 
 
-def check_raised(verify, refusal: Refusal, step: str | None, error: Exception | None, *, what: str) -> None:
-    """What a reproducer raised at `step` (None, None: nothing), or caught and bound, is `refusal`."""
+def check_bound(verify, refusal: Refusal, bound: dict, *, what: str, returned: str = "") -> None:
+    """A refusal that the case's reproducer caught and bound as `refused` (None: nothing raised) is
+    `refusal`: at its step, the one the caught code runs in."""
+    __tracebackhide__ = True
+    refused = bound["refused"]
+    check_raised(verify, refusal, refusal.step if refused is not None else None, refused, what=what, returned=returned)
+
+
+def check_raised(verify, refusal: Refusal, step: str | None, error: Exception | None, *, what: str, returned: str = "") -> None:
+    """What a reproducer raised at `step` (None, None: nothing) is `refusal`; `returned` says what the
+    refused call returned where nothing was raised."""
     __tracebackhide__ = True
     record_raised(verify, step, error)
+    saying = f" saying {refusal.says!r}" if refusal.says else ""
+    instead = f"; the call returned {returned}" if error is None and returned else ""
     verify.holds(
         isinstance(error, refusal.exception_class()) and refusal.says in str(error) and step == refusal.step,
         what=what,
-        details=f"expected {refusal.error} saying {refusal.says!r} at step {refusal.step!r}; "
-        f"raised {described(error)} at step {step!r}",
+        details=f"expected {refusal.error}{saying} at step {refusal.step!r}; raised {described(error)} at step {step!r}{instead}",
     )

@@ -10,11 +10,14 @@ from keras_rnn_spec.cases import WrittenCase
 from keras_rnn_spec.catalogue import SEQUENCES, RecurrentLayer
 from keras_rnn_spec.observe import NOTES_DIMS, TO_NUMPY_CODE, Dims, data_code, preamble, seeding_code
 from keras_rnn_spec.parameters import over_layers
+from keras_rnn_spec.refusals import Refusal
 from keras_rnn_spec.subject import KERAS_MAJOR, to_numpy
 
 DIMS = NOTES_DIMS
 HALF = DIMS.timesteps // 2  # two chunks of equal length: the second predict reuses the first one's trace
 OTHER_BATCH = 1  # a single sample: broadcast against the states, it would run unnoticed
+# The chapter's refusals: a ValueError, whatever its message, from a call or from making the model.
+REFUSED, REFUSED_WHEN_BUILT = Refusal("builtins.ValueError", "", step="call"), Refusal("builtins.ValueError", "", step="build")
 
 
 def layer_id(layer: RecurrentLayer) -> str:
@@ -31,7 +34,8 @@ each_stateful_layer = over_layers("layer", lambda selected: made_stateful(select
 
 def refused_lines(call: str, comment: str) -> list[str]:
     """A reproducer's lines that make `call`, which the claim expects refused: what it returned in
-    `returned`, the ValueError in `refused` (None where it returned). Another exception type raises."""
+    `returned`, the ValueError in `refused` (None where it returned). Another exception type raises.
+    Caught, so that the claim's printed check can continue the reproducer (refusals.check_bound)."""
     return [
         "try:",
         f"    returned, refused = {call}, None  # {comment}",
@@ -199,6 +203,6 @@ def batch_input_shape_case(layer: RecurrentLayer) -> WrittenCase:
     )
 
 
-def shape_returned(bound: dict):
-    """The shape of what a call the claim expected refused returned (None: it was refused)."""
-    return None if bound["returned"] is None else tuple(bound["returned"].shape)
+def shape_returned(bound: dict) -> str:
+    """What a call the claim expected refused returned, for its failure ("" where it was refused)."""
+    return "" if bound["returned"] is None else f"shape {tuple(bound['returned'].shape)} for {OTHER_BATCH} sample(s)"

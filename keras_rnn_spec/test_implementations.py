@@ -27,9 +27,13 @@ from keras_rnn_spec.catalogue import (
 )
 from keras_rnn_spec.observe import NOTES_DIMS, Case, observe, reproduced
 from keras_rnn_spec.parameters import each_layer, over_layers
-from keras_rnn_spec.refusals import raised_by
+from keras_rnn_spec.refusals import Refusal, check_refused, described, executed_steps, expected_outcome
 from keras_rnn_spec.semantics import returned_names
 from keras_rnn_spec.verify import same_function_tolerance
+
+
+ACCEPTED = "nothing"  # a known difference's outcome where a subject accepts what the claim says is refused, or the reverse
+NO_IMPLEMENTATION = Refusal("builtins.ValueError", "implementation", step="build")  # Keras 3: Unrecognized keyword arguments
 
 
 def variant_cases(selected) -> list[Case]:
@@ -109,23 +113,22 @@ def test_unroll_accepts_an_unknown_number_of_timesteps(layer, verify, known):
     np.testing.assert_allclose(output, default(x), atol=2 * 4 * 10 * (3 + 5 + 1) * 2**-23)  # two float32 evaluations
     ```
     """
-    expected = known.value("nothing")
-    raised, bound = raised_by(unrolled_case(layer))
-    verify.holds(
-        raised.split(":")[0] == expected,
-        what=f"what {layer}(5, unroll=True) raised on Input(shape=(None, 3))",
-        details=f"raised {raised}; expected {expected}",
+    outcome = expected_outcome(known, ACCEPTED)
+    what = f"{layer}(5, unroll=True) on Input(shape=(None, 3))"
+    if outcome != ACCEPTED:
+        check_refused(verify, outcome, unrolled_case(layer), what=what)
+        return
+    step, error, bound = executed_steps(unrolled_case(layer))
+    verify.holds(error is None, what=what, details=f"raised {described(error)} at step {step!r}")
+    # The same seeded weights as the default layer's: unroll changes no weight's shape.
+    default = observe(Case(layer, DEFAULT, "call"))
+    verify.equal(
+        bound["output"],
+        default.output,
+        what="the model's output on 10 steps against the default layer's",
+        atol=same_function_tolerance(NOTES_DIMS),
+        why="two float32 evaluations of the same equations",
     )
-    if raised == "nothing":
-        # The same seeded weights as the default layer's: unroll changes no weight's shape.
-        default = observe(Case(layer, DEFAULT, "call"))
-        verify.equal(
-            bound["output"],
-            default.output,
-            what="the model's output on 10 steps against the default layer's",
-            atol=same_function_tolerance(NOTES_DIMS),
-            why="two float32 evaluations of the same equations",
-        )
 
 
 def implementation_case(layer) -> WrittenCase:
@@ -175,11 +178,10 @@ def test_simple_rnn_has_no_implementation_setting(verify, known):
     ```
     """
     # Keras 2 accepts it with a logged deprecation warning and ignores it (known differences table).
-    expected = known.value("ValueError")
-    raised, _ = raised_by(simple_rnn_implementation_case())
-    names_the_argument = raised == "nothing" or "implementation" in raised
-    verify.holds(
-        raised.split(":")[0] == expected and names_the_argument,
-        what="what SimpleRNN(5, implementation=1) raised",
-        details=f"raised {raised}; expected {expected} (an error naming the argument)",
-    )
+    outcome = expected_outcome(known, NO_IMPLEMENTATION)
+    what = "SimpleRNN(5, implementation=1)"
+    if outcome != ACCEPTED:
+        check_refused(verify, outcome, simple_rnn_implementation_case(), what=what)
+        return
+    step, error, _ = executed_steps(simple_rnn_implementation_case())
+    verify.holds(error is None, what=what, details=f"raised {described(error)} at step {step!r}")

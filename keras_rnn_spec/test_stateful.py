@@ -20,10 +20,13 @@ from keras_rnn_spec.cases import reproduced_by
 from keras_rnn_spec.catalogue import SEQUENCES, reference_of
 from keras_rnn_spec.observe import reproduced
 from keras_rnn_spec.parameters import over_layers
+from keras_rnn_spec.refusals import check_bound, check_raised
 from keras_rnn_spec.stateful import (
     BATCH_SIZE_WAYS,
     DIMS,
     OTHER_BATCH,
+    REFUSED,
+    REFUSED_WHEN_BUILT,
     StatefulCase,
     batch_input_shape_case,
     batch_size_case,
@@ -145,11 +148,8 @@ def test_stateful_layer_without_a_batch_size_is_refused(layer, verify):
     assert isinstance(refused, ValueError)
     ```
     """
-    verify.holds(
-        reproduced(no_batch_size_case(layer))["refused"] is not None,
-        what=f"{layer.constructor_code(DIMS.units, SEQUENCES)} on keras.Input(shape=(None, {DIMS.features}))",
-        details="the layer was connected without an error, with no batch size to give its states",
-    )
+    what = f"{layer.constructor_code(DIMS.units, SEQUENCES)} on keras.Input(shape=(None, {DIMS.features}))"
+    check_bound(verify, REFUSED_WHEN_BUILT, reproduced(no_batch_size_case(layer)), what=what)
 
 
 @pytest.mark.parametrize("way", BATCH_SIZE_WAYS)
@@ -177,8 +177,9 @@ def test_batch_input_shape_is_a_keras_2_argument(layer, verify):
     """
     outcome = reproduced(batch_input_shape_case(layer))["outcome"]
     if KERAS_MAJOR >= 3:
-        accepted = f"accepted; states of shapes {outcome}"
-        verify.holds(isinstance(outcome, ValueError), what="batch_input_shape= on Keras 3", details=accepted)
+        refused = outcome if isinstance(outcome, Exception) else None
+        step = "build" if refused else None
+        check_raised(verify, REFUSED_WHEN_BUILT, step, refused, what="batch_input_shape= on Keras 3", returned=f"states of shapes {outcome}")
     else:
         verify.holds(
             outcome == [(DIMS.batch, DIMS.units)] * len(layer.state_names),
@@ -200,11 +201,8 @@ def test_another_batch_size_is_refused_by_the_layer(case, verify):
     ```
     """
     bound = reproduced(case)
-    verify.holds(
-        bound["refused"] is not None,
-        what=f"a call with batch {OTHER_BATCH} on a layer built for batch {case.dims.batch}",
-        details=f"no ValueError; the call returned shape {shape_returned(bound)} for {OTHER_BATCH} sample(s)",
-    )
+    what = f"a call with batch {OTHER_BATCH} on a layer built for batch {case.dims.batch}"
+    check_bound(verify, REFUSED, bound, what=what, returned=shape_returned(bound))
 
 
 @over_scenario("other-batch", paths=["predict"])
@@ -216,11 +214,8 @@ def test_another_batch_size_is_refused_by_a_first_predict(case, verify):
     ```
     """
     bound = reproduced(case)
-    verify.holds(
-        bound["refused"] is not None,
-        what=f"a first predict with batch {OTHER_BATCH} on a model built for batch {case.dims.batch}",
-        details=f"no ValueError; predict returned shape {shape_returned(bound)} for {OTHER_BATCH} sample(s)",
-    )
+    what = f"a first predict with batch {OTHER_BATCH} on a model built for batch {case.dims.batch}"
+    check_bound(verify, REFUSED, bound, what=what, returned=shape_returned(bound))
 
 
 # One layer: the batch check and predict's tracing belong to the RNN base class and the trainer,
@@ -234,8 +229,5 @@ def test_another_batch_size_is_refused_after_a_predict(case, verify):
     ```
     """
     bound = reproduced(case)
-    verify.holds(
-        bound["refused"] is not None,
-        what=f"predict with batch {OTHER_BATCH} after a predict with batch {case.dims.batch}",
-        details=f"no ValueError; predict returned shape {shape_returned(bound)} for {OTHER_BATCH} sample(s)",
-    )
+    what = f"predict with batch {OTHER_BATCH} after a predict with batch {case.dims.batch}"
+    check_bound(verify, REFUSED, bound, what=what, returned=shape_returned(bound))
